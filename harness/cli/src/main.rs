@@ -1,1 +1,339 @@
-fn main() {}
+//! `ordeal`: chaos and conformance harness for Apache Mesos and Kubernetes.
+//!
+//! Exit codes: 0 passed, 1 a case failed, 2 usage or configuration error, 3 infrastructure
+//! error (no Docker engine, missing image, image build failed, cluster did not come up).
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use ordeal::{
+    Error, ExitStatus,
+    images::{BuildOutcome, ImageSet, Recipes, default_recipes_dir},
+    run::{RunOptions, parse_seed, random_seed},
+    runtime::{Engine, cleanup},
+};
+use ordeal_suites::profiles;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every selected case passed
+  1  at least one case failed its check
+  2  usage or configuration error (bad flag, unknown profile or suite, malformed file)
+  3  infrastructure error (no Docker engine, missing image, image build failed, cluster down)";
+
+/// Chaos and conformance harness for Apache Mesos and Kubernetes, in Docker.
+#[derive(Debug, Parser)]
+#[command(name = "ordeal", version, after_help = EXIT_CODES, propagate_version = true)]
+struct Cli {
+    /// More output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run suites: every case is a trial, selected like `cargo test` selects tests.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Build and list the locally built images (no registry is ever used).
+    #[command(subcommand)]
+    Images(ImagesCommand),
+    /// Remove containers, networks and volumes that runs left behind (found by label).
+    #[command(
+        after_help = "By default only runs whose ordeal process is gone are cleaned, so a run in \
+progress elsewhere on this host is left alone. `ordeal run` does the same at start."
+    )]
+    Clean(CleanArgs),
+}
+
+const RUN_HELP: &str = "\
+Examples:
+  ordeal run                                   the default `smoke` profile
+  ordeal run --list                            list the cases it would run
+  ordeal run kill                              only cases whose name contains `kill`
+  ordeal run --skip pause --seed 42            skip some, fix the seed
+  ordeal run --negative-controls               check that every check can fail
+  ordeal run --image workload=busybox:1.36     use an image from your registry (present locally)
+
+Reports go to <report-dir>/<run id>/ (junit.xml, run.json, logs/ of failed cases);
+<report-dir>/latest points at the newest run.
+
+Exit codes: 0 passed, 1 a case failed, 2 usage error, 3 infrastructure error.";
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Profile: which suites and timings (`smoke`, `conformance`).
+    #[arg(long, default_value = "smoke", env = "ORDEAL_PROFILE")]
+    profile: String,
+    /// Run only these suites (repeatable).
+    #[arg(long = "suite", value_name = "SUITE")]
+    suites: Vec<String>,
+    /// Seed for every random choice (decimal or 0x hex); random if not given, always printed.
+    #[arg(long, env = "ORDEAL_SEED", value_parser = seed_arg)]
+    seed: Option<u64>,
+    /// Where run folders go.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    report_dir: PathBuf,
+    /// Run each case's negative control: the case with its effect broken on purpose, which
+    /// passes only if the check fails.
+    #[arg(long)]
+    negative_controls: bool,
+    /// Use NAME=REFERENCE instead of a built image (the image must be present locally).
+    #[arg(long = "image", value_name = "NAME=REF")]
+    images: Vec<String>,
+    /// Only cases whose name contains FILTER (or equals it, with --exact).
+    filter: Option<String>,
+    /// List the cases instead of running them.
+    #[arg(long)]
+    list: bool,
+    /// Skip cases whose name contains SKIP (repeatable).
+    #[arg(long, value_name = "SKIP")]
+    skip: Vec<String>,
+    /// Match FILTER and --skip exactly.
+    #[arg(long)]
+    exact: bool,
+    /// Cases run at once (default 1: cases share one Docker engine and the clusters are heavy).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    test_threads: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImagesCommand {
+    /// Build images whose recipe changed (all if no NAME is given), with their parents.
+    Build {
+        /// Recipes to build.
+        names: Vec<String>,
+        /// Rebuild even if the hash tag exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List recipes, their hash tags and whether each is built.
+    List,
+}
+
+#[derive(Debug, Args)]
+struct CleanArgs {
+    /// Also remove the objects of runs whose process is still alive.
+    #[arg(long)]
+    all: bool,
+    /// Only show what would be removed.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn seed_arg(s: &str) -> Result<u64, String> {
+    parse_seed(s).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: the reason, then where to read more.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see `ordeal --help`)");
+            return ExitStatus::Usage.code();
+        }
+    };
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitStatus::Infra.code();
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(status) => status.code(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_status().code()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,ordeal=info",
+        _ => "debug",
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
+    match command {
+        Command::Run(args) => run(args).await,
+        Command::Images(ImagesCommand::Build { names, force }) => {
+            let recipes = Recipes::load(&default_recipes_dir())?;
+            for n in &names {
+                recipes.get(n)?;
+            }
+            let engine = Engine::connect().await?;
+            let outcomes = ordeal::images::build(&engine, &recipes, &names, force).await?;
+            let built = outcomes
+                .iter()
+                .filter(|o| matches!(o, BuildOutcome::Built(_)))
+                .count();
+            println!(
+                "images: {built} built, {} up to date",
+                outcomes.len() - built
+            );
+            Ok(ExitStatus::Passed)
+        }
+        Command::Images(ImagesCommand::List) => {
+            let recipes = Recipes::load(&default_recipes_dir())?;
+            let engine = Engine::connect().await.ok();
+            println!(
+                "{:<20} {:<36} {:<8} DESCRIPTION",
+                "NAME", "REFERENCE", "BUILT"
+            );
+            for r in recipes.iter() {
+                let reference = recipes.reference(&r.name)?;
+                let built = match &engine {
+                    Some(e) => {
+                        if e.has_image(&reference).await? {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                    }
+                    None => "?",
+                };
+                println!(
+                    "{:<20} {:<36} {:<8} {}",
+                    r.name, reference, built, r.description
+                );
+            }
+            Ok(ExitStatus::Passed)
+        }
+        Command::Clean(args) => clean(args).await,
+    }
+}
+
+async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
+    let profile = profiles::find(&args.profile).ok_or_else(|| {
+        Error::usage(format!(
+            "unknown profile `{}` (known: {})",
+            args.profile,
+            profiles::names().join(", ")
+        ))
+    })?;
+    let known = ordeal_suites::suite_names();
+    for s in &args.suites {
+        if !known.contains(s) {
+            return Err(Error::usage(format!(
+                "unknown suite `{s}` (known: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    if args.test_threads == 0 {
+        return Err(Error::usage("--test-threads must be at least 1"));
+    }
+    let wanted: Vec<&str> = if args.suites.is_empty() {
+        profile.suites.to_vec()
+    } else {
+        args.suites.iter().map(String::as_str).collect()
+    };
+    let cases: Vec<_> = ordeal_suites::catalog()
+        .into_iter()
+        .filter(|c| wanted.contains(&c.suite.as_str()))
+        .collect();
+    let recipes = Recipes::load(&default_recipes_dir())?;
+    let images = ImageSet::new(&recipes, &args.images)?;
+    let seed = args.seed.unwrap_or_else(random_seed);
+
+    let libtest = libtest_mimic::Arguments {
+        filter: args.filter.clone(),
+        list: args.list,
+        skip: args.skip.clone(),
+        exact: args.exact,
+        test_threads: Some(args.test_threads),
+        ..Default::default()
+    };
+    let opts = RunOptions {
+        profile: profile.name.to_owned(),
+        seed,
+        report_dir: args.report_dir.clone(),
+        libtest,
+        negative_controls: args.negative_controls,
+        images,
+        properties: profile
+            .properties
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    let Some(summary) = ordeal::run::run(cases, opts).await? else {
+        return Ok(ExitStatus::Passed);
+    };
+    let count = |o| summary.cases.iter().filter(|c| c.outcome == o).count();
+    use ordeal::run::Outcome;
+    let (passed, failed, errors) = (
+        count(Outcome::Passed),
+        count(Outcome::Failed),
+        count(Outcome::Error),
+    );
+    println!();
+    println!("ordeal: {passed} passed, {failed} failed, {errors} errors");
+    println!(
+        "reports: {}/junit.xml and run.json (also {}/latest)",
+        summary.dir.display(),
+        args.report_dir.display()
+    );
+    if summary.status != ExitStatus::Passed {
+        println!("note: rerun with --seed {seed} to reproduce the same random choices");
+    }
+    Ok(summary.status)
+}
+
+async fn clean(args: CleanArgs) -> Result<ExitStatus, Error> {
+    let engine = Engine::connect().await?;
+    let inventory = cleanup::inventory(&engine, None, None).await?;
+    let mut total = 0;
+    for (run, leftovers) in &inventory {
+        let orphaned = leftovers.orphaned();
+        if !args.all && !orphaned {
+            println!(
+                "run {run}: {} object(s), owner process alive: left alone (use --all)",
+                leftovers.count()
+            );
+            continue;
+        }
+        if args.dry_run {
+            println!(
+                "run {run}: would remove {} container(s), {} network(s), {} volume(s)",
+                leftovers.containers.len(),
+                leftovers.networks.len(),
+                leftovers.volumes.len()
+            );
+            continue;
+        }
+        let n = cleanup::remove(&engine, leftovers).await?;
+        println!("run {run}: removed {n} object(s)");
+        total += n;
+    }
+    if inventory.is_empty() {
+        println!("nothing to clean: no object labelled ordeal.run");
+    } else if !args.dry_run {
+        println!("removed {total} object(s)");
+    }
+    Ok(ExitStatus::Passed)
+}

@@ -1,0 +1,9 @@
+//! Cases, their context, seeds, and the runner that turns cases into libtest-mimic trials.
+
+mod case;
+mod runner;
+mod seed;
+
+pub use case::{BoxFuture, Case, CaseCtx, CaseFn};
+pub use runner::{CaseRecord, Outcome, RunOptions, RunSummary, run};
+pub use seed::{case_rng, parse_seed, random_seed};

@@ -1,0 +1,378 @@
+//! The runner: cases become libtest-mimic trials, so `--list`, filters, `--skip`, `--exact` and
+//! `--test-threads` behave as in `cargo test`; results go to the timeline and the reports.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures::FutureExt;
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde::Serialize;
+
+use super::{Case, CaseCtx, case_rng};
+use crate::{
+    Error, ExitStatus, Result,
+    check::CaseError,
+    images::ImageSet,
+    report,
+    runtime::{Engine, RunId, cleanup},
+    timeline::{RunEvent, Timeline},
+};
+
+/// How a run was asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Profile name (recorded in the reports).
+    pub profile: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// Where `<run id>/` goes.
+    pub report_dir: PathBuf,
+    /// libtest arguments (filters, `--list`, `--skip`, `--exact`, `--test-threads`...).
+    pub libtest: Arguments,
+    /// Run the negative controls instead of the cases: each passes only if its case fails.
+    pub negative_controls: bool,
+    /// Image references for the cases.
+    pub images: ImageSet,
+    /// Timings and settings the profile changed, recorded in the reports.
+    pub properties: Vec<(String, String)>,
+}
+
+/// How one case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The check held (or, for a negative control, the check failed as it must).
+    Passed,
+    /// The check did not hold (or a negative control passed: the check cannot fail).
+    Failed,
+    /// The harness or environment broke.
+    Error,
+}
+
+/// The record of one case, as written to `run.json` and JUnit.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRecord {
+    /// Case name.
+    pub name: String,
+    /// Suite.
+    pub suite: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Wall time in seconds.
+    pub duration_s: f64,
+    /// Failure or error message (expected vs observed).
+    pub message: Option<String>,
+    /// Whether this was the negative control of the case.
+    pub negative_control: bool,
+    /// Logs saved for a failed case.
+    pub logs: Vec<String>,
+}
+
+/// The result of a whole run.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Run id.
+    pub run: RunId,
+    /// Per-case records, in completion order.
+    pub cases: Vec<CaseRecord>,
+    /// The run's folder.
+    pub dir: PathBuf,
+    /// Exit status to return.
+    pub status: ExitStatus,
+}
+
+/// Runs `cases` with `opts`. Returns `Ok(None)` for `--list`.
+pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary>> {
+    if opts.libtest.list {
+        let trials = cases
+            .iter()
+            .map(|c| trial_for_listing(c, opts.negative_controls))
+            .collect();
+        let args = opts.libtest.clone();
+        let _listed = tokio::task::spawn_blocking(move || libtest_mimic::run(&args, trials))
+            .await
+            .map_err(|e| Error::infra(format!("listing failed: {e}")))?;
+        return Ok(None);
+    }
+    let cases: Vec<Case> = if opts.negative_controls {
+        cases.into_iter().filter(|c| c.control.is_some()).collect()
+    } else {
+        cases
+    };
+    let engine = Engine::connect().await?;
+    let run_id = RunId::generate();
+
+    // Leftovers of runs whose process died (SIGKILL, power loss) are removed first.
+    let cleaned = cleanup::clean(&engine, false).await?;
+    let n: usize = cleaned.iter().map(|(_, n)| n).sum();
+    if n > 0 {
+        eprintln!(
+            "[ordeal] removed {n} object(s) left by {} dead run(s)",
+            cleaned.len()
+        );
+    }
+
+    // Images of the selected cases must exist before anything starts.
+    let selected: Vec<&Case> = cases
+        .iter()
+        .filter(|c| {
+            !opts
+                .libtest
+                .is_filtered_out(&Trial::test(c.name.clone(), || Ok(())))
+        })
+        .collect();
+    let mut needed: Vec<String> = Vec::new();
+    for c in &selected {
+        for i in &c.images {
+            let r = opts.images.get(i)?;
+            if !needed.contains(&r) {
+                needed.push(r);
+            }
+        }
+    }
+    engine.require_images(&needed).await?;
+
+    let dir = opts.report_dir.join(run_id.as_str());
+    std::fs::create_dir_all(dir.join("logs")).map_err(|e| {
+        Error::infra(format!(
+            "cannot create report folder `{}`: {e}",
+            dir.display()
+        ))
+    })?;
+    eprintln!(
+        "[ordeal] run {run_id}: profile {}, seed {}, {} case(s){}, docker {} (API {})",
+        opts.profile,
+        opts.seed,
+        selected.len(),
+        if opts.negative_controls {
+            " (negative controls)"
+        } else {
+            ""
+        },
+        engine.version,
+        engine.api_version
+    );
+
+    let timeline = Timeline::new();
+    let records: Arc<Mutex<Vec<CaseRecord>>> = Arc::default();
+    let started_wall = now_rfc3339();
+    let started = Instant::now();
+
+    // Ctrl-C / SIGTERM: remove this run's objects, then exit 130 (the shell convention).
+    let interrupt = tokio::spawn(on_interrupt(engine.clone(), run_id.clone()));
+
+    let handle = tokio::runtime::Handle::current();
+    let trials: Vec<Trial> = cases
+        .iter()
+        .map(|case| {
+            let case = case.clone();
+            let ctx_parts = (
+                engine.clone(),
+                run_id.clone(),
+                opts.images.clone(),
+                timeline.clone(),
+            );
+            let records = records.clone();
+            let handle = handle.clone();
+            let logs_dir = dir.join("logs");
+            let (seed, negative) = (opts.seed, opts.negative_controls);
+            let name = trial_name(&case, negative);
+            let kind = case.suite.clone();
+            Trial::test(name, move || {
+                let (engine, run_id, images, timeline) = ctx_parts;
+                let ctx = CaseCtx::new(
+                    &case.name,
+                    engine,
+                    run_id,
+                    images,
+                    timeline,
+                    case_rng(seed, &case.name),
+                    negative,
+                );
+                let record = handle.block_on(run_one(&case, ctx, &logs_dir));
+                let verdict = match record.outcome {
+                    Outcome::Passed => Ok(()),
+                    Outcome::Failed | Outcome::Error => {
+                        Err(Failed::from(record.message.clone().unwrap_or_default()))
+                    }
+                };
+                records.lock().expect("records lock").push(record);
+                verdict
+            })
+            .with_kind(kind)
+        })
+        .collect();
+
+    let args = opts.libtest.clone();
+    // The verdict comes from the records (libtest-mimic only counts, and cannot tell a failed
+    // check from a broken environment).
+    let _counts = tokio::task::spawn_blocking(move || libtest_mimic::run(&args, trials))
+        .await
+        .map_err(|e| Error::infra(format!("runner failed: {e}")))?;
+    interrupt.abort();
+
+    // Whatever a case left (shared handles, helpers), the run label finds.
+    if let Err(e) = cleanup::remove_run(&engine, &run_id, None).await {
+        eprintln!("[ordeal] warning: {e}");
+    }
+
+    let cases_done = records.lock().expect("records lock").clone();
+    let status = if cases_done.iter().any(|c| c.outcome == Outcome::Error) {
+        ExitStatus::Infra
+    } else if cases_done.iter().any(|c| c.outcome == Outcome::Failed) {
+        ExitStatus::Failed
+    } else {
+        ExitStatus::Passed
+    };
+    let meta = report::RunMeta {
+        run_id: run_id.to_string(),
+        seed: opts.seed,
+        profile: opts.profile.clone(),
+        negative_controls: opts.negative_controls,
+        ordeal_version: env!("CARGO_PKG_VERSION").to_owned(),
+        docker_version: engine.version.clone(),
+        docker_api_version: engine.api_version.clone(),
+        images: opts
+            .images
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        properties: opts.properties.clone(),
+        started: started_wall,
+        finished: now_rfc3339(),
+        duration_s: started.elapsed().as_secs_f64(),
+        exit_code: status as u8,
+    };
+    report::write_all(
+        &opts.report_dir,
+        &dir,
+        &meta,
+        &cases_done,
+        &timeline.snapshot(),
+    )?;
+    Ok(Some(RunSummary {
+        run: run_id,
+        cases: cases_done,
+        dir,
+        status,
+    }))
+}
+
+fn trial_name(case: &Case, negative: bool) -> String {
+    if negative {
+        format!("{}::negative_control", case.name)
+    } else {
+        case.name.clone()
+    }
+}
+
+fn trial_for_listing(case: &Case, negative: bool) -> Trial {
+    Trial::test(trial_name(case, negative), || Ok(()))
+        .with_kind(case.suite.clone())
+        .with_ignored_flag(negative && case.control.is_none())
+}
+
+async fn run_one(case: &Case, ctx: CaseCtx, logs_dir: &std::path::Path) -> CaseRecord {
+    let start = Instant::now();
+    ctx.record(RunEvent::CaseStarted);
+    let negative = ctx.negative_control();
+    let body = (case.run)(ctx.clone());
+    // Panics inside a case become errors, and its resources are still removed.
+    let result = match tokio::time::timeout(
+        case.timeout,
+        std::panic::AssertUnwindSafe(body).catch_unwind(),
+    )
+    .await
+    {
+        Err(_) => Err(CaseError::Infra(format!(
+            "case exceeded its time budget of {:?}",
+            case.timeout
+        ))),
+        Ok(Err(panic)) => Err(CaseError::Infra(format!(
+            "case panicked: {}",
+            panic_message(&panic)
+        ))),
+        Ok(Ok(r)) => r,
+    };
+    let (outcome, message) = match (negative, result) {
+        (false, Ok(())) => (Outcome::Passed, None),
+        (false, Err(CaseError::Failed(m))) => (Outcome::Failed, Some(m)),
+        (_, Err(CaseError::Infra(m))) => (Outcome::Error, Some(m)),
+        (true, Err(CaseError::Failed(m))) => (
+            Outcome::Passed,
+            Some(format!("negative control failed as it must: {m}")),
+        ),
+        (true, Ok(())) => (
+            Outcome::Failed,
+            Some(format!(
+                "negative control passed: the check did not notice that {}",
+                case.control.as_deref().unwrap_or("the cluster was broken")
+            )),
+        ),
+    };
+    let logs = ctx.finish(outcome != Outcome::Passed, logs_dir).await;
+    let word = match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Error => "error",
+    };
+    ctx.record(RunEvent::CaseFinished {
+        outcome: word.into(),
+        message: message.clone(),
+    });
+    CaseRecord {
+        name: case.name.clone(),
+        suite: case.suite.clone(),
+        outcome,
+        duration_s: start.elapsed().as_secs_f64(),
+        message,
+        negative_control: negative,
+        logs,
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+async fn on_interrupt(engine: Engine, run: RunId) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("\n[ordeal] interrupted: removing the objects of run {run}");
+    // A second signal while cleaning up is ignored; a bounded wait keeps Ctrl-C responsive.
+    // Two passes: a case may have been starting a container during the first one.
+    let sweep = async {
+        let first = cleanup::remove_run(&engine, &run, None).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok::<_, Error>(first + cleanup::remove_run(&engine, &run, None).await?)
+    };
+    let removed = tokio::time::timeout(Duration::from_secs(60), sweep).await;
+    match removed {
+        Ok(Ok(n)) => eprintln!("[ordeal] removed {n} object(s)"),
+        Ok(Err(e)) => eprintln!("[ordeal] {e} (hint: `ordeal clean`)"),
+        Err(_) => eprintln!("[ordeal] cleanup timed out (hint: `ordeal clean`)"),
+    }
+    std::process::exit(130);
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,192 @@
+//! Finding and removing what runs left behind, by label only.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveVolumeOptionsBuilder,
+};
+
+use super::{
+    Engine, Owner, RunId,
+    container::remove_container,
+    docker::one_line,
+    labels::{CASE, RUN},
+    network::label_filter,
+};
+use crate::{Error, Result};
+
+/// What one run still has on the engine.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Container ids.
+    pub containers: Vec<String>,
+    /// Network ids.
+    pub networks: Vec<String>,
+    /// Volume names.
+    pub volumes: Vec<String>,
+    /// The owner recorded in the labels, if readable.
+    pub owner: Option<Owner>,
+}
+
+impl Leftovers {
+    /// Whether nothing is left.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty() && self.volumes.is_empty()
+    }
+
+    /// Total number of objects.
+    pub fn count(&self) -> usize {
+        self.containers.len() + self.networks.len() + self.volumes.len()
+    }
+
+    /// Whether the process that made these objects is gone (or unknown).
+    pub fn orphaned(&self) -> bool {
+        self.owner.as_ref().is_none_or(|o| !o.is_alive())
+    }
+}
+
+fn list_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::infra(format!(
+        "failed to list {what}: {}",
+        one_line(&e.to_string())
+    ))
+}
+
+/// Everything labelled `ordeal.run`, grouped by run id. With `case`, only that case's objects.
+pub async fn inventory(
+    engine: &Engine,
+    run: Option<&RunId>,
+    case: Option<&str>,
+) -> Result<BTreeMap<RunId, Leftovers>> {
+    let mut pairs: Vec<(&str, &str)> = vec![(RUN, run.map_or("", RunId::as_str))];
+    if let Some(case) = case {
+        pairs.push((CASE, case));
+    }
+    let filters = label_filter(&pairs);
+    let docker = engine.docker();
+    let mut runs: BTreeMap<RunId, Leftovers> = BTreeMap::new();
+    let mut entry = |labels: &HashMap<String, String>| -> Option<RunId> {
+        let id = RunId::from_label(labels.get(RUN)?);
+        let slot = runs.entry(id.clone()).or_default();
+        if slot.owner.is_none() {
+            slot.owner = Owner::from_labels(labels);
+        }
+        Some(id)
+    };
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| list_err("containers", e))?;
+    let mut found = Vec::new();
+    for c in containers {
+        if let (Some(id), Some(labels)) = (c.id, c.labels) {
+            if let Some(run) = entry(&labels) {
+                found.push((run, 'c', id));
+            }
+        }
+    }
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| list_err("networks", e))?;
+    for n in networks {
+        if let (Some(id), Some(labels)) = (n.id, n.labels) {
+            if let Some(run) = entry(&labels) {
+                found.push((run, 'n', id));
+            }
+        }
+    }
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| list_err("volumes", e))?;
+    for v in volumes.volumes.unwrap_or_default() {
+        if let Some(run) = entry(&v.labels) {
+            found.push((run, 'v', v.name));
+        }
+    }
+    for (run, kind, id) in found {
+        let slot = runs.entry(run).or_default();
+        match kind {
+            'c' => slot.containers.push(id),
+            'n' => slot.networks.push(id),
+            _ => slot.volumes.push(id),
+        }
+    }
+    Ok(runs)
+}
+
+/// Removes `leftovers`: containers first (with their anonymous volumes), then networks, then
+/// volumes. Objects already gone count as removed. Returns how many were removed.
+pub async fn remove(engine: &Engine, leftovers: &Leftovers) -> Result<usize> {
+    let docker = engine.docker();
+    let mut errors = Vec::new();
+    for id in &leftovers.containers {
+        if let Err(e) = remove_container(engine, id).await {
+            errors.push(e.to_string());
+        }
+    }
+    for id in &leftovers.networks {
+        match docker.remove_network(id).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => errors.push(format!("network `{id}`: {}", one_line(&e.to_string()))),
+        }
+    }
+    for name in &leftovers.volumes {
+        let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
+        match docker.remove_volume(name, Some(opts)).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => errors.push(format!("volume `{name}`: {}", one_line(&e.to_string()))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(leftovers.count())
+    } else {
+        Err(Error::infra(format!(
+            "cleanup incomplete: {}",
+            errors.join("; ")
+        )))
+    }
+}
+
+/// Removes everything of `run` (or of one case of it).
+pub async fn remove_run(engine: &Engine, run: &RunId, case: Option<&str>) -> Result<usize> {
+    let mut removed = 0;
+    for leftovers in inventory(engine, Some(run), case).await?.values() {
+        removed += remove(engine, leftovers).await?;
+    }
+    Ok(removed)
+}
+
+/// Removes the leftovers of every run whose owner process is gone; with `all`, of every run.
+/// Returns `(run, objects removed)` per run touched.
+pub async fn clean(engine: &Engine, all: bool) -> Result<Vec<(RunId, usize)>> {
+    let mut done = Vec::new();
+    for (run, leftovers) in inventory(engine, None, None).await? {
+        if all || leftovers.orphaned() {
+            let n = remove(engine, &leftovers).await?;
+            done.push((run, n));
+        }
+    }
+    Ok(done)
+}

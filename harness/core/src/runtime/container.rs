@@ -1,0 +1,544 @@
+//! Containers: a plan ([`ContainerSpec`]) and a running, owned handle ([`Container`]).
+
+use std::{collections::HashMap, net::Ipv4Addr, time::Duration};
+
+use bollard::{
+    container::LogOutput,
+    exec::{CreateExecOptions, StartExecOptions, StartExecResults},
+    models::{
+        EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
+        PortBinding,
+    },
+    query_parameters::{
+        InspectContainerOptions, KillContainerOptionsBuilder, LogsOptionsBuilder,
+        RemoveContainerOptionsBuilder,
+    },
+};
+use futures::StreamExt;
+use testcontainers::{
+    ContainerAsync, GenericImage, ImageExt,
+    core::{CgroupnsMode, Mount},
+    runners::AsyncRunner,
+};
+
+use super::{Engine, RunId, docker::one_line, labels};
+use crate::{Error, Result};
+
+/// Default time an exec may take before it counts as hung.
+pub const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything needed to start one container, as data: printable and testable without Docker.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    /// Short name, unique in the run; the Docker name becomes `ordeal-<run>-<name>`.
+    pub name: String,
+    /// Full image reference (`ordeal/workload:1a2b3c4d5e6f`).
+    pub image: String,
+    /// The `ordeal.role` label.
+    pub role: String,
+    /// Command (arguments to the entrypoint).
+    pub cmd: Vec<String>,
+    /// Entrypoint override.
+    pub entrypoint: Option<String>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Hostname; defaults to `name`.
+    pub hostname: Option<String>,
+    /// The network the container starts on (its `eth0`).
+    pub network: Option<String>,
+    /// Further networks, connected right after start with a fixed address.
+    pub extra_networks: Vec<(String, Ipv4Addr)>,
+    /// Published ports `(host, container)`, always bound to 127.0.0.1.
+    pub ports: Vec<(u16, u16)>,
+    /// Run as a "system container" (what `--privileged` would give, minus CAP_SYS_RESOURCE, which
+    /// this kind of host cannot grant): all capabilities, seccomp/apparmor unconfined, `/proc`
+    /// and `/sys` unmasked, all devices allowed.
+    pub system: bool,
+    /// tmpfs mounts.
+    pub tmpfs: Vec<String>,
+    /// The `ordeal.case` label.
+    pub case: Option<String>,
+}
+
+impl ContainerSpec {
+    /// A spec for `image` named `name` with role `role`.
+    pub fn new(name: impl Into<String>, image: impl Into<String>, role: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            image: image.into(),
+            role: role.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the command.
+    pub fn cmd<I, S>(mut self, cmd: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cmd = cmd.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Runs `script` with `sh -c`.
+    pub fn shell(self, script: impl Into<String>) -> Self {
+        let mut s = self.cmd(["-c".to_owned(), script.into()]);
+        s.entrypoint = Some("/bin/sh".into());
+        s
+    }
+
+    /// Starts the container on `network`.
+    pub fn network(mut self, network: impl Into<String>) -> Self {
+        self.network = Some(network.into());
+        self
+    }
+
+    /// Sets the `ordeal.case` label.
+    pub fn case(mut self, case: impl Into<String>) -> Self {
+        self.case = Some(case.into());
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The Docker name of the container in run `run`.
+    pub fn docker_name(&self, run: &RunId) -> String {
+        format!("ordeal-{run}-{}", self.name)
+    }
+
+    /// Starts the container, labelled with `run`. The image must be present: ordeal never pulls.
+    pub async fn start(&self, engine: &Engine, run: &RunId) -> Result<Container> {
+        engine
+            .require_images(std::slice::from_ref(&self.image))
+            .await?;
+        let (repo, tag) = split_reference(&self.image);
+        let mut image = GenericImage::new(repo, tag);
+        if let Some(ep) = &self.entrypoint {
+            image = image.with_entrypoint(ep);
+        }
+        let docker_name = self.docker_name(run);
+        let mut req = image
+            .with_container_name(&docker_name)
+            .with_hostname(self.hostname.clone().unwrap_or_else(|| self.name.clone()))
+            .with_labels(labels::for_object(run, &self.role, self.case.as_deref()))
+            .with_cmd(self.cmd.clone())
+            .with_startup_timeout(Duration::from_secs(120));
+        for (k, v) in &self.env {
+            req = req.with_env_var(k, v);
+        }
+        if let Some(net) = &self.network {
+            req = req.with_network(net);
+        }
+        for path in &self.tmpfs {
+            req = req.with_mount(Mount::tmpfs_mount(path));
+        }
+        if self.system {
+            req = req
+                .with_cap_add("ALL")
+                .with_cap_drop("SYS_RESOURCE")
+                .with_security_opt("seccomp=unconfined")
+                .with_security_opt("apparmor=unconfined")
+                .with_cgroupns_mode(CgroupnsMode::Private);
+        }
+        let ports = self.ports.clone();
+        let system = self.system;
+        // The modifier runs last: it pins published ports to 127.0.0.1 (testcontainers would bind
+        // 0.0.0.0, and publish every EXPOSEd port when none is mapped).
+        req = req.with_host_config_modifier(move |hc| {
+            hc.publish_all_ports = Some(false);
+            hc.port_bindings = Some(
+                ports
+                    .iter()
+                    .map(|(host, ctr)| {
+                        (
+                            format!("{ctr}/tcp"),
+                            Some(vec![PortBinding {
+                                host_ip: Some("127.0.0.1".into()),
+                                host_port: Some(host.to_string()),
+                            }]),
+                        )
+                    })
+                    .collect(),
+            );
+            if system {
+                // The API form of `--security-opt systempaths=unconfined`.
+                hc.masked_paths = Some(vec![]);
+                hc.readonly_paths = Some(vec![]);
+                hc.device_cgroup_rules = Some(vec!["a *:* rwm".into()]);
+            }
+        });
+        let inner = req.start().await.map_err(|e| {
+            Error::infra(format!(
+                "failed to start container `{docker_name}`: {}",
+                one_line(&e.to_string())
+            ))
+        })?;
+        let container = Container {
+            engine: engine.clone(),
+            id: inner.id().to_owned(),
+            name: self.name.clone(),
+            docker_name,
+            inner: Some(inner),
+        };
+        for (net, ip) in &self.extra_networks {
+            container.connect(net, Some(*ip)).await?;
+        }
+        tracing::debug!(container = %container.docker_name, image = %self.image, "started");
+        Ok(container)
+    }
+}
+
+/// Splits `repo:tag` (a registry host with a port keeps its colon).
+pub fn split_reference(reference: &str) -> (String, String) {
+    match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo.to_owned(), tag.to_owned()),
+        _ => (reference.to_owned(), "latest".to_owned()),
+    }
+}
+
+/// What an exec printed and how it ended.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    /// Exit code (`-1` if the engine did not report one).
+    pub code: i64,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    /// Whether the command exited 0.
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+
+    /// One line for failure messages: `exit 1: <stderr or stdout>`.
+    pub fn summary(&self) -> String {
+        let text = if self.stderr.trim().is_empty() {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
+        format!("exit {}: {}", self.code, one_line(text))
+    }
+}
+
+/// A running container owned by the run. It wraps testcontainers' RAII guard, so dropping the
+/// last handle removes the container; the case context instead removes its containers
+/// explicitly, after capturing their logs, and cleanup by label catches anything else.
+#[derive(Debug)]
+pub struct Container {
+    engine: Engine,
+    id: String,
+    name: String,
+    docker_name: String,
+    inner: Option<ContainerAsync<GenericImage>>,
+}
+
+impl Container {
+    /// Short name from the spec.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Docker name.
+    pub fn docker_name(&self) -> &str {
+        &self.docker_name
+    }
+
+    /// Docker id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn inner(&self) -> &ContainerAsync<GenericImage> {
+        self.inner
+            .as_ref()
+            .expect("container handle used after removal")
+    }
+
+    fn err(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        Error::infra(format!(
+            "failed to {what} `{}`: {}",
+            self.docker_name,
+            one_line(&e.to_string())
+        ))
+    }
+
+    /// Runs `cmd` inside the container and waits for it (at most [`EXEC_TIMEOUT`]).
+    pub async fn exec<I, S>(&self, cmd: I) -> Result<ExecOutput>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.exec_timeout(cmd, EXEC_TIMEOUT).await
+    }
+
+    /// Runs `sh -c script` inside the container.
+    pub async fn sh(&self, script: &str) -> Result<ExecOutput> {
+        self.exec(["sh", "-c", script]).await
+    }
+
+    /// Like [`Self::exec`] with an explicit timeout.
+    pub async fn exec_timeout<I, S>(&self, cmd: I, timeout: Duration) -> Result<ExecOutput>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let cmd: Vec<String> = cmd.into_iter().map(Into::into).collect();
+        let shown = cmd.join(" ");
+        // bollard directly: testcontainers' ExecResult is not Sync, which would make every case
+        // future that execs non-Send.
+        let run = async {
+            let docker = self.engine.docker();
+            let exec = docker
+                .create_exec(
+                    &self.id,
+                    CreateExecOptions::<String> {
+                        cmd: Some(cmd),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| self.err("exec in", e))?;
+            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            if let StartExecResults::Attached { mut output, .. } = docker
+                .start_exec(&exec.id, None::<StartExecOptions>)
+                .await
+                .map_err(|e| self.err("exec in", e))?
+            {
+                while let Some(frame) = output.next().await {
+                    match frame.map_err(|e| self.err("read exec output of", e))? {
+                        LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                        other => stdout.extend_from_slice(&other.into_bytes()),
+                    }
+                }
+            }
+            // The exit code appears shortly after the streams close.
+            let mut code = None;
+            for _ in 0..50 {
+                code = docker
+                    .inspect_exec(&exec.id)
+                    .await
+                    .map_err(|e| self.err("inspect exec in", e))?
+                    .exit_code;
+                if code.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(ExecOutput {
+                code: code.unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            })
+        };
+        tokio::time::timeout(timeout, run).await.map_err(|_| {
+            Error::infra(format!(
+                "exec `{shown}` in `{}` did not finish within {timeout:?}",
+                self.docker_name
+            ))
+        })?
+    }
+
+    /// Sends `signal` (e.g. `SIGKILL`) to the container's main process.
+    pub async fn kill(&self, signal: &str) -> Result<()> {
+        let opts = KillContainerOptionsBuilder::default()
+            .signal(signal)
+            .build();
+        self.engine
+            .docker()
+            .kill_container(&self.id, Some(opts))
+            .await
+            .map_err(|e| self.err("kill", e))
+    }
+
+    /// Freezes every process of the container (cgroup freezer).
+    pub async fn pause(&self) -> Result<()> {
+        self.inner().pause().await.map_err(|e| self.err("pause", e))
+    }
+
+    /// Thaws a paused container.
+    pub async fn unpause(&self) -> Result<()> {
+        self.inner()
+            .unpause()
+            .await
+            .map_err(|e| self.err("unpause", e))
+    }
+
+    /// Stops the container (SIGTERM, then SIGKILL after `grace`).
+    pub async fn stop(&self, grace: Duration) -> Result<()> {
+        let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        self.inner()
+            .stop_with_timeout(Some(secs))
+            .await
+            .map_err(|e| self.err("stop", e))
+    }
+
+    /// Starts a stopped container again (same name, same addresses on networks with fixed IPs).
+    pub async fn start(&self) -> Result<()> {
+        self.inner().start().await.map_err(|e| self.err("start", e))
+    }
+
+    /// Whether the main process runs, and its exit code if it does not.
+    pub async fn state(&self) -> Result<(bool, Option<i64>)> {
+        let info = self
+            .engine
+            .docker()
+            .inspect_container(&self.id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| self.err("inspect", e))?;
+        let state = info.state.unwrap_or_default();
+        Ok((state.running.unwrap_or(false), state.exit_code))
+    }
+
+    /// The container's IPv4 address on `network`.
+    pub async fn ip(&self, network: &str) -> Result<Ipv4Addr> {
+        let info = self
+            .engine
+            .docker()
+            .inspect_container(&self.id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| self.err("inspect", e))?;
+        let nets: HashMap<String, EndpointSettings> = info
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default();
+        nets.get(network)
+            .and_then(|ep| ep.ip_address.as_deref())
+            .and_then(|ip| ip.parse().ok())
+            .ok_or_else(|| {
+                Error::infra(format!(
+                    "`{}` has no address on network `{network}`",
+                    self.docker_name
+                ))
+            })
+    }
+
+    /// Detaches the container from `network` (the container keeps running).
+    pub async fn disconnect(&self, network: &str) -> Result<()> {
+        let req = NetworkDisconnectRequest {
+            container: self.id.clone(),
+            force: Some(true),
+        };
+        self.engine
+            .docker()
+            .disconnect_network(network, req)
+            .await
+            .map_err(|e| self.err(&format!("disconnect from `{network}`"), e))
+    }
+
+    /// Attaches the container to `network`, with a fixed address if given.
+    pub async fn connect(&self, network: &str, ip: Option<Ipv4Addr>) -> Result<()> {
+        let req = NetworkConnectRequest {
+            container: self.id.clone(),
+            endpoint_config: Some(EndpointSettings {
+                ipam_config: ip.map(|ip| EndpointIpamConfig {
+                    ipv4_address: Some(ip.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        self.engine
+            .docker()
+            .connect_network(network, req)
+            .await
+            .map_err(|e| self.err(&format!("connect to `{network}`"), e))
+    }
+
+    /// The container's log (stdout and stderr interleaved), at most the last `tail` lines.
+    pub async fn logs(&self, tail: usize) -> Result<String> {
+        logs_of(&self.engine, &self.id, tail).await
+    }
+
+    /// Removes the container and its anonymous volumes.
+    pub async fn remove(mut self) -> Result<()> {
+        if let Some(inner) = self.inner.take() {
+            // `rm` marks the guard as dropped, so its destructor does not race this removal.
+            if inner.rm().await.is_ok() {
+                return Ok(());
+            }
+        }
+        remove_container(&self.engine, &self.id).await
+    }
+}
+
+/// The last `tail` log lines of container `id`.
+pub async fn logs_of(engine: &Engine, id: &str, tail: usize) -> Result<String> {
+    let opts = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .timestamps(true)
+        .tail(&tail.to_string())
+        .build();
+    let mut stream = engine.docker().logs(id, Some(opts));
+    let mut out = String::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(frame) => out.push_str(&String::from_utf8_lossy(&frame.into_bytes())),
+            Err(e) => {
+                return Err(Error::infra(format!(
+                    "failed to read logs of `{id}`: {}",
+                    one_line(&e.to_string())
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Removes container `id` with its anonymous volumes; a container already gone is fine.
+pub async fn remove_container(engine: &Engine, id: &str) -> Result<()> {
+    let opts = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    match engine.docker().remove_container(id, Some(opts)).await {
+        Ok(()) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        // 409: removal already in progress.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        }) => Ok(()),
+        Err(e) => Err(Error::infra(format!(
+            "failed to remove container `{id}`: {}",
+            one_line(&e.to_string())
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_on_the_last_colon_unless_it_is_a_registry_port() {
+        assert_eq!(
+            split_reference("ordeal/workload:abc"),
+            ("ordeal/workload".into(), "abc".into())
+        );
+        assert_eq!(
+            split_reference("busybox"),
+            ("busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("registry.local:5000/pause"),
+            ("registry.local:5000/pause".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("registry.local:5000/pause:3.10"),
+            ("registry.local:5000/pause".into(), "3.10".into())
+        );
+    }
+}
