@@ -101,10 +101,14 @@ struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 enum ImagesCommand {
-    /// Build images whose recipe changed (all if no NAME is given), with their parents.
+    /// Build images whose recipe changed, with their parents: NAMEs, the images a profile
+    /// needs (--profile), or every recipe.
     Build {
         /// Recipes to build.
         names: Vec<String>,
+        /// Build what this profile's cases need.
+        #[arg(long, conflicts_with = "names")]
+        profile: Option<String>,
         /// Rebuild even if the hash tag exists.
         #[arg(long)]
         force: bool,
@@ -164,9 +168,11 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(verbose: u8) {
+    // testcontainers logs an ERROR when its guard finds a container ordeal already removed
+    // (Ctrl-C, cleanup by label): noise unless debugging.
     let default = match verbose {
-        0 => "warn",
-        1 => "info,ordeal=info",
+        0 => "warn,testcontainers=off",
+        1 => "info,testcontainers=off",
         _ => "debug",
     };
     let filter =
@@ -180,8 +186,16 @@ fn init_tracing(verbose: u8) {
 async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
     match command {
         Command::Run(args) => run(args).await,
-        Command::Images(ImagesCommand::Build { names, force }) => {
+        Command::Images(ImagesCommand::Build {
+            names,
+            profile,
+            force,
+        }) => {
             let recipes = Recipes::load(&default_recipes_dir())?;
+            let names = match profile {
+                Some(p) => profile_images(&p)?,
+                None => names,
+            };
             for n in &names {
                 recipes.get(n)?;
             }
@@ -227,14 +241,30 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
     }
 }
 
-async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
-    let profile = profiles::find(&args.profile).ok_or_else(|| {
+fn find_profile(name: &str) -> Result<&'static profiles::Profile, Error> {
+    profiles::find(name).ok_or_else(|| {
         Error::usage(format!(
-            "unknown profile `{}` (known: {})",
-            args.profile,
+            "unknown profile `{name}` (known: {})",
             profiles::names().join(", ")
         ))
-    })?;
+    })
+}
+
+/// The image recipes the cases of profile `name` need.
+fn profile_images(name: &str) -> Result<Vec<String>, Error> {
+    let profile = find_profile(name)?;
+    let mut images: Vec<String> = ordeal_suites::catalog()
+        .into_iter()
+        .filter(|c| profile.suites.contains(&c.suite.as_str()))
+        .flat_map(|c| c.images)
+        .collect();
+    images.sort();
+    images.dedup();
+    Ok(images)
+}
+
+async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
+    let profile = find_profile(&args.profile)?;
     let known = ordeal_suites::suite_names();
     for s in &args.suites {
         if !known.contains(s) {

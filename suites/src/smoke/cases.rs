@@ -85,7 +85,20 @@ impl Pair {
                     .shell("exec sleep 3600"),
             )
             .await?;
-        let server_ip = server.ip(&net.name).await?;
+        let server_ip = match server.ip(&net.name).await {
+            Ok(ip) => ip,
+            Err(e) => {
+                let (running, code) = server.state().await?;
+                if running {
+                    return Err(e.into());
+                }
+                let log = server.logs(5).await.unwrap_or_default();
+                return Err(CaseError::failed(format!(
+                    "expected the server to keep running; it exited with code {code:?}; last log: {}",
+                    log.trim()
+                )));
+            }
+        };
         Ok(Self {
             server,
             client,

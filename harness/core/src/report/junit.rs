@@ -87,7 +87,9 @@ pub fn junit_xml(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> 
                 .map(|e| e.line() + "\n")
                 .collect();
             for log in &c.logs {
-                out.push_str(&format!("log saved: {log}\n"));
+                out.push_str("log saved: ");
+                out.push_str(log);
+                out.push('\n');
             }
             tc.set_system_out(&sanitize(&out));
             tests.push(tc);

@@ -162,7 +162,12 @@ pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary
     let started = Instant::now();
 
     // Ctrl-C / SIGTERM: remove this run's objects, then exit 130 (the shell convention).
-    let interrupt = tokio::spawn(on_interrupt(engine.clone(), run_id.clone()));
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let interrupt = tokio::spawn(on_interrupt(
+        engine.clone(),
+        run_id.clone(),
+        interrupted.clone(),
+    ));
 
     let handle = tokio::runtime::Handle::current();
     let trials: Vec<Trial> = cases
@@ -212,7 +217,10 @@ pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary
     let _counts = tokio::task::spawn_blocking(move || libtest_mimic::run(&args, trials))
         .await
         .map_err(|e| Error::infra(format!("runner failed: {e}")))?;
-    interrupt.abort();
+    let was_interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    if !was_interrupted {
+        interrupt.abort();
+    }
 
     // Whatever a case left (shared handles, helpers), the run label finds.
     if let Err(e) = cleanup::remove_run(&engine, &run_id, None).await {
@@ -253,6 +261,10 @@ pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary
         &cases_done,
         &timeline.snapshot(),
     )?;
+    if was_interrupted {
+        // The handler finishes its cleanup and exits 130; cases cut short are not a verdict.
+        let _ = interrupt.await;
+    }
     Ok(Some(RunSummary {
         run: run_id,
         cases: cases_done,
@@ -342,7 +354,7 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-async fn on_interrupt(engine: Engine, run: RunId) {
+async fn on_interrupt(engine: Engine, run: RunId, flag: Arc<std::sync::atomic::AtomicBool>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
@@ -354,13 +366,29 @@ async fn on_interrupt(engine: Engine, run: RunId) {
         _ = int.recv() => {}
         _ = term.recv() => {}
     }
+    flag.store(true, std::sync::atomic::Ordering::SeqCst);
     eprintln!("\n[ordeal] interrupted: removing the objects of run {run}");
     // A second signal while cleaning up is ignored; a bounded wait keeps Ctrl-C responsive.
-    // Two passes: a case may have been starting a container during the first one.
+    // Several passes: a case may be starting a container, or an engine removal may still be in
+    // progress (a network with an endpoint left cannot go yet).
     let sweep = async {
-        let first = cleanup::remove_run(&engine, &run, None).await?;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        Ok::<_, Error>(first + cleanup::remove_run(&engine, &run, None).await?)
+        let mut removed = 0;
+        let mut last = Ok(());
+        for _ in 0..10 {
+            match cleanup::remove_run(&engine, &run, None).await {
+                Ok(n) => {
+                    removed += n;
+                    last = Ok(());
+                }
+                Err(e) => last = Err(e),
+            }
+            let left = cleanup::inventory(&engine, Some(&run), None).await?;
+            if left.values().all(|l| l.is_empty()) {
+                return last.map(|()| removed);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        last.map(|()| removed)
     };
     let removed = tokio::time::timeout(Duration::from_secs(60), sweep).await;
     match removed {

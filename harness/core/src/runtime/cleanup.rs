@@ -85,10 +85,10 @@ pub async fn inventory(
         .map_err(|e| list_err("containers", e))?;
     let mut found = Vec::new();
     for c in containers {
-        if let (Some(id), Some(labels)) = (c.id, c.labels) {
-            if let Some(run) = entry(&labels) {
-                found.push((run, 'c', id));
-            }
+        if let (Some(id), Some(labels)) = (c.id, c.labels)
+            && let Some(run) = entry(&labels)
+        {
+            found.push((run, 'c', id));
         }
     }
     let networks = docker
@@ -100,10 +100,10 @@ pub async fn inventory(
         .await
         .map_err(|e| list_err("networks", e))?;
     for n in networks {
-        if let (Some(id), Some(labels)) = (n.id, n.labels) {
-            if let Some(run) = entry(&labels) {
-                found.push((run, 'n', id));
-            }
+        if let (Some(id), Some(labels)) = (n.id, n.labels)
+            && let Some(run) = entry(&labels)
+        {
+            found.push((run, 'n', id));
         }
     }
     let volumes = docker

@@ -46,7 +46,8 @@ impl Network {
     /// process took the same one in the meantime.
     pub async fn create(engine: &Engine, run: &RunId, spec: &NetworkSpec) -> Result<Self> {
         let name = format!("ordeal-{run}-{}", spec.name);
-        for _attempt in 0..8 {
+        const ATTEMPTS: u32 = 16;
+        for attempt in 1..=ATTEMPTS {
             let used = used_subnets(engine).await?;
             let third = (0..=255u8)
                 .find(|c| !used.contains(&Ipv4Addr::new(POOL[0], POOL[1], *c, 0)))
@@ -77,7 +78,11 @@ impl Network {
                     tracing::debug!(network = %name, %subnet, "created network");
                     return Ok(Self { name, subnet });
                 }
-                Err(e) if e.to_string().contains("overlap") => continue,
+                // Another process took the subnet meanwhile; the engine's list catches up shortly.
+                Err(e) if e.to_string().contains("overlap") && attempt < ATTEMPTS => {
+                    tracing::debug!(network = %name, %subnet, "subnet taken meanwhile: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
                 Err(e) => {
                     return Err(Error::infra(format!(
                         "failed to create network `{name}`: {}",
@@ -107,10 +112,10 @@ async fn used_subnets(engine: &Engine) -> Result<Vec<Ipv4Addr>> {
     let mut used = Vec::new();
     for net in nets {
         for cfg in net.ipam.and_then(|i| i.config).unwrap_or_default() {
-            if let Some((addr, _len)) = cfg.subnet.as_deref().and_then(|s| s.split_once('/')) {
-                if let Ok(ip) = addr.parse::<Ipv4Addr>() {
-                    used.push(ip);
-                }
+            if let Some((addr, _len)) = cfg.subnet.as_deref().and_then(|s| s.split_once('/'))
+                && let Ok(ip) = addr.parse::<Ipv4Addr>()
+            {
+                used.push(ip);
             }
         }
     }

@@ -1,0 +1,150 @@
+//! Bad input: every mistake is one line and the documented exit code. Most need no Docker.
+
+mod common;
+
+use common::{ordeal, stderr, stderr_lines};
+
+fn assert_one_line(out: &std::process::Output, code: i32, needle: &str) {
+    let lines = stderr_lines(out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit code; stderr: {}",
+        stderr(out)
+    );
+    assert_eq!(lines.len(), 1, "one line of explanation, got: {lines:#?}");
+    assert!(
+        lines[0].contains(needle),
+        "{:?} should mention {needle:?}",
+        lines[0]
+    );
+    assert!(!stderr(out).contains("panicked"), "no panic");
+}
+
+#[test]
+fn unknown_profile_is_a_usage_error() {
+    let out = ordeal()
+        .args(["run", "--profile", "nightly"])
+        .output()
+        .unwrap();
+    assert_one_line(&out, 2, "unknown profile `nightly` (known: smoke");
+}
+
+#[test]
+fn unknown_suite_is_a_usage_error() {
+    let out = ordeal().args(["run", "--suite", "nope"]).output().unwrap();
+    assert_one_line(&out, 2, "unknown suite `nope` (known: smoke");
+}
+
+#[test]
+fn malformed_seeds_are_usage_errors() {
+    for bad in ["abc", "-3", "0x", "99999999999999999999"] {
+        let out = ordeal().args(["run", "--seed", bad]).output().unwrap();
+        assert_one_line(&out, 2, "invalid seed");
+    }
+    let out = ordeal()
+        .args(["run"])
+        .env("ORDEAL_SEED", "twelve")
+        .output()
+        .unwrap();
+    assert_one_line(&out, 2, "invalid seed `twelve`");
+}
+
+#[test]
+fn unknown_flags_and_commands_are_usage_errors() {
+    let out = ordeal().args(["run", "--frobnicate"]).output().unwrap();
+    assert_one_line(&out, 2, "--frobnicate");
+    let out = ordeal().args(["explode"]).output().unwrap();
+    assert_one_line(&out, 2, "explode");
+    let out = ordeal()
+        .args(["run", "--test-threads", "0"])
+        .output()
+        .unwrap();
+    assert_one_line(&out, 2, "--test-threads");
+}
+
+#[test]
+fn malformed_image_overrides_are_usage_errors() {
+    let out = ordeal()
+        .args(["run", "--image", "workload"])
+        .output()
+        .unwrap();
+    assert_one_line(&out, 2, "expected NAME=REFERENCE");
+    let out = ordeal()
+        .args(["run", "--image", "nosuch=busybox:1"])
+        .output()
+        .unwrap();
+    assert_one_line(&out, 2, "no image named `nosuch`");
+}
+
+#[test]
+fn a_dead_docker_socket_is_an_infrastructure_error() {
+    let out = ordeal()
+        .args(["run"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_one_line(
+        &out,
+        3,
+        "cannot reach the Docker engine at unix:///nonexistent/docker.sock",
+    );
+    let out = ordeal()
+        .args(["clean"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_one_line(&out, 3, "cannot reach the Docker engine");
+}
+
+#[test]
+fn help_teaches_and_exits_zero() {
+    let out = ordeal().args(["run", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--negative-controls",
+        "--seed",
+        "Examples:",
+        "Exit codes",
+        "reports",
+    ] {
+        assert!(text.contains(needle), "run --help mentions {needle}");
+    }
+}
+
+#[test]
+fn list_needs_no_docker_and_names_every_case() {
+    let out = ordeal()
+        .args(["run", "--list"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("smoke::kill::peer_sees_server_gone: test"),
+        "{text}"
+    );
+    let filtered = ordeal().args(["run", "--list", "pause"]).output().unwrap();
+    let text = String::from_utf8_lossy(&filtered.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.ends_with(": test")).count(),
+        1,
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test"]
+fn a_missing_image_is_an_infrastructure_error_and_nothing_is_pulled() {
+    let out = ordeal()
+        .args(["run", "--image", "workload=ordeal-missing/none:0"])
+        .output()
+        .unwrap();
+    assert_one_line(
+        &out,
+        3,
+        "missing image `ordeal-missing/none:0` (hint: run `ordeal images build`",
+    );
+}
