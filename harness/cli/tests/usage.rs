@@ -39,7 +39,10 @@ fn unknown_suite_is_a_usage_error() {
 #[test]
 fn malformed_seeds_are_usage_errors() {
     for bad in ["abc", "-3", "0x", "99999999999999999999"] {
-        let out = ordeal().args(["run", "--seed", bad]).output().unwrap();
+        let out = ordeal()
+            .args(["run", &format!("--seed={bad}")])
+            .output()
+            .unwrap();
         assert_one_line(&out, 2, "invalid seed");
     }
     let out = ordeal()

@@ -7,6 +7,7 @@
 //! - [`runtime`]: Docker through testcontainers and bollard: run ids, labels, networks,
 //!   containers, exec, logs and cleanup by label.
 //! - [`images`]: the local image recipes and their content-hash tags.
+//! - [`fault`]: faults from outside the system under test (network faults via iptables).
 //! - [`check`]: `eventually` / `consistently` waits that fail with the last observed state.
 //! - [`run`]: cases, profiles, seeds and the libtest-mimic runner.
 //! - [`report`]: JUnit, `run.json` and the per-case logs.
@@ -19,6 +20,7 @@
 
 pub mod check;
 pub mod error;
+pub mod fault;
 pub mod images;
 pub mod progress;
 pub mod report;

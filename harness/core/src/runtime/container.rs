@@ -17,7 +17,7 @@ use bollard::{
 use futures::StreamExt;
 use testcontainers::{
     ContainerAsync, GenericImage, ImageExt,
-    core::{CgroupnsMode, Mount},
+    core::{CgroupnsMode, ContainerPort, Mount},
     runners::AsyncRunner,
 };
 
@@ -56,6 +56,8 @@ pub struct ContainerSpec {
     pub system: bool,
     /// tmpfs mounts.
     pub tmpfs: Vec<String>,
+    /// Extra capabilities (e.g. `NET_ADMIN`).
+    pub cap_add: Vec<String>,
     /// The `ordeal.case` label.
     pub case: Option<String>,
 }
@@ -121,18 +123,34 @@ impl ContainerSpec {
         if let Some(ep) = &self.entrypoint {
             image = image.with_entrypoint(ep);
         }
+        // The engine ignores bindings of ports the container does not expose.
+        for (_, ctr) in &self.ports {
+            image = image.with_exposed_port(ContainerPort::Tcp(*ctr));
+        }
         let docker_name = self.docker_name(run);
+        // `container:<id>` shares another container's network namespace (fault helpers): the
+        // engine then refuses a hostname, and it is not a network testcontainers may create.
+        let shared_netns = self
+            .network
+            .as_deref()
+            .filter(|n| n.starts_with("container:"))
+            .map(str::to_owned);
         let mut req = image
             .with_container_name(&docker_name)
-            .with_hostname(self.hostname.clone().unwrap_or_else(|| self.name.clone()))
             .with_labels(labels::for_object(run, &self.role, self.case.as_deref()))
             .with_cmd(self.cmd.clone())
             .with_startup_timeout(Duration::from_secs(120));
         for (k, v) in &self.env {
             req = req.with_env_var(k, v);
         }
-        if let Some(net) = &self.network {
-            req = req.with_network(net);
+        if shared_netns.is_none() {
+            req = req.with_hostname(self.hostname.clone().unwrap_or_else(|| self.name.clone()));
+            if let Some(net) = &self.network {
+                req = req.with_network(net);
+            }
+        }
+        for cap in &self.cap_add {
+            req = req.with_cap_add(cap);
         }
         for path in &self.tmpfs {
             req = req.with_mount(Mount::tmpfs_mount(path));
@@ -150,6 +168,9 @@ impl ContainerSpec {
         // The modifier runs last: it pins published ports to 127.0.0.1 (testcontainers would bind
         // 0.0.0.0, and publish every EXPOSEd port when none is mapped).
         req = req.with_host_config_modifier(move |hc| {
+            if let Some(mode) = &shared_netns {
+                hc.network_mode = Some(mode.clone());
+            }
             hc.publish_all_ports = Some(false);
             hc.port_bindings = Some(
                 ports

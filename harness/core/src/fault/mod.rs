@@ -1,0 +1,17 @@
+//! Faults injected from outside the system under test: through the Docker engine (kill, stop,
+//! pause) and inside a container's network namespace (partitions and packet loss with
+//! iptables), never through the system's own API.
+//!
+//! Network faults run `iptables` from a *helper* container that shares the target's network
+//! namespace (`--network container:<target>`), so they work on any target image, even a
+//! FROM-scratch one. Every rule carries the comment `ordeal:<run>:<fault id>`; healing removes
+//! exactly the rules of that fault and nothing else, and healing twice is harmless.
+//!
+//! # Known limitations
+//! - Latency is not here yet: this kernel has no `netem`; it needs a userspace relay.
+//! - Helper containers are removed with the run; rules inside a target that outlives its run are
+//!   only removed by healing (`ordeal clean` does not yet scrub surviving foreign containers).
+
+mod net;
+
+pub use net::{Direction, NetFault, NetFaults};

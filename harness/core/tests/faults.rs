@@ -1,0 +1,208 @@
+//! Network faults against real containers: the effect is observed from another container, it
+//! is gone after heal, and a heal removes only its own fault's rules.
+
+use std::{net::Ipv4Addr, sync::Arc, time::Duration};
+
+use ordeal::{
+    fault::{Direction, NetFaults},
+    images::{Recipes, default_recipes_dir},
+    runtime::{Container, ContainerSpec, Engine, Network, NetworkSpec, RunId, cleanup},
+};
+
+struct Lab {
+    engine: Engine,
+    run: RunId,
+    faults: NetFaults,
+    nodes: Vec<(Arc<Container>, Ipv4Addr)>,
+}
+
+impl Lab {
+    /// `n` workload containers serving their name over HTTP on one internal network.
+    async fn new(n: usize) -> Self {
+        let engine = Engine::connect().await.unwrap();
+        let run = RunId::generate();
+        let recipes = Recipes::load(&default_recipes_dir()).unwrap();
+        let (workload, base) = (
+            recipes.reference("workload").unwrap(),
+            recipes.reference("base").unwrap(),
+        );
+        let spec = NetworkSpec {
+            name: "faults".into(),
+            internal: true,
+            case: None,
+        };
+        let net = Network::create(&engine, &run, &spec).await.unwrap();
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let name = format!("n{i}");
+            let c = ContainerSpec::new(&name, &workload, "workload")
+                .network(&net.name)
+                .shell(format!(
+                    "mkdir -p /www && echo {name} > /www/id && exec httpd -f -p 8080 -h /www"
+                ))
+                .start(&engine, &run)
+                .await
+                .unwrap();
+            let ip = c.ip(&net.name).await.unwrap();
+            nodes.push((Arc::new(c), ip));
+        }
+        let faults = NetFaults::new(engine.clone(), run.clone(), base);
+        Self {
+            engine,
+            run,
+            faults,
+            nodes,
+        }
+    }
+
+    /// Whether node `from` gets node `to`'s id over HTTP within 2 s.
+    async fn reaches(&self, from: usize, to: usize) -> bool {
+        let url = format!("http://{}:8080/id", self.nodes[to].1);
+        let out = self.nodes[from]
+            .0
+            .exec(["timeout", "2", "wget", "-q", "-O", "-", url.as_str()])
+            .await
+            .unwrap();
+        out.success() && out.stdout.trim() == format!("n{to}")
+    }
+
+    async fn eventually_reaches(&self, from: usize, to: usize) -> bool {
+        for _ in 0..20 {
+            if self.reaches(from, to).await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    }
+
+    async fn done(self) {
+        cleanup::remove_run(&self.engine, &self.run, None)
+            .await
+            .unwrap();
+        assert!(
+            cleanup::inventory(&self.engine, Some(&self.run), None)
+                .await
+                .unwrap()
+                .values()
+                .all(|l| l.is_empty())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn isolating_a_peer_cuts_only_that_peer_and_heal_restores_it() {
+    let lab = Lab::new(3).await;
+    assert!(
+        lab.eventually_reaches(0, 1).await && lab.eventually_reaches(2, 1).await,
+        "baseline"
+    );
+    let target = lab.nodes[1].0.clone();
+
+    let mut f = lab
+        .faults
+        .drop_between(&target, &[lab.nodes[0].1], Direction::Both)
+        .await
+        .unwrap();
+    assert!(!lab.reaches(0, 1).await, "n0 is cut from n1");
+    assert!(lab.reaches(2, 1).await, "n2 is not");
+    assert_eq!(lab.faults.count_rules(&target, &f).await.unwrap(), 2);
+
+    lab.faults.heal(&mut f).await.unwrap();
+    assert_eq!(lab.faults.count_rules(&target, &f).await.unwrap(), 0);
+    assert!(lab.eventually_reaches(0, 1).await, "healed");
+    lab.faults.heal(&mut f).await.unwrap();
+    assert!(f.is_healed(), "healing twice is harmless");
+    lab.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_heal_removes_only_its_own_rules() {
+    let lab = Lab::new(3).await;
+    assert!(lab.eventually_reaches(0, 1).await);
+    let target = lab.nodes[1].0.clone();
+    let mut from0 = lab
+        .faults
+        .drop_between(&target, &[lab.nodes[0].1], Direction::Inbound)
+        .await
+        .unwrap();
+    let mut from2 = lab
+        .faults
+        .drop_between(&target, &[lab.nodes[2].1], Direction::Inbound)
+        .await
+        .unwrap();
+    assert!(!lab.reaches(0, 1).await && !lab.reaches(2, 1).await);
+
+    lab.faults.heal(&mut from0).await.unwrap();
+    assert!(lab.eventually_reaches(0, 1).await, "its own rule is gone");
+    assert!(!lab.reaches(2, 1).await, "the other fault's rule stays");
+    assert_eq!(lab.faults.count_rules(&target, &from2).await.unwrap(), 1);
+
+    lab.faults.heal(&mut from2).await.unwrap();
+    assert!(lab.eventually_reaches(2, 1).await);
+    lab.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_two_group_partition_cuts_across_but_not_within() {
+    let lab = Lab::new(3).await;
+    assert!(lab.eventually_reaches(1, 2).await && lab.eventually_reaches(0, 1).await);
+    let groups = vec![
+        vec![lab.nodes[0].clone()],
+        vec![lab.nodes[1].clone(), lab.nodes[2].clone()],
+    ];
+    let mut f = lab.faults.partition(&groups).await.unwrap();
+    assert!(
+        !lab.reaches(0, 1).await && !lab.reaches(0, 2).await && !lab.reaches(2, 0).await,
+        "across: cut"
+    );
+    assert!(
+        lab.reaches(1, 2).await && lab.reaches(2, 1).await,
+        "within the majority: fine"
+    );
+    lab.faults.heal(&mut f).await.unwrap();
+    assert!(
+        lab.eventually_reaches(0, 1).await && lab.eventually_reaches(2, 0).await,
+        "healed"
+    );
+    lab.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn packet_loss_drops_about_the_requested_share() {
+    let lab = Lab::new(2).await;
+    assert!(lab.eventually_reaches(0, 1).await);
+    let target = lab.nodes[1].0.clone();
+    let ping = format!(
+        "ping -c 60 -i 0.05 -W 1 {} | grep 'packet loss'",
+        lab.nodes[1].1
+    );
+
+    let mut f = lab.faults.loss(&target, 0.5).await.unwrap();
+    let out = lab.nodes[0].0.sh(&ping).await.unwrap();
+    let loss: f64 = out
+        .stdout
+        .split(',')
+        .find(|p| p.contains("packet loss"))
+        .and_then(|p| p.trim().split('%').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("ping summary: {}", out.stdout));
+    // 60 echo requests at p=0.5: the 99.9% interval of the binomial is about 30%..70%.
+    assert!(
+        (25.0..=75.0).contains(&loss),
+        "observed {loss}% loss for 50% requested"
+    );
+
+    lab.faults.heal(&mut f).await.unwrap();
+    let out = lab.nodes[0].0.sh(&ping).await.unwrap();
+    assert!(
+        out.stdout.contains(" 0% packet loss"),
+        "healed: {}",
+        out.stdout
+    );
+    lab.done().await;
+}

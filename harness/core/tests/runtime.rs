@@ -1,0 +1,144 @@
+//! The runtime layer against a real engine: labels, 127.0.0.1-only ports, and that a panicking
+//! case is an error whose containers are still removed.
+
+use std::{collections::HashMap, io::Read, net::TcpStream, time::Duration};
+
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+use ordeal::{
+    ExitStatus,
+    check::CaseError,
+    images::{ImageSet, Recipes, default_recipes_dir},
+    run::{Case, Outcome, RunOptions},
+    runtime::{ContainerSpec, Engine, RunId, cleanup},
+};
+
+fn workload() -> String {
+    let recipes = Recipes::load(&default_recipes_dir()).unwrap();
+    recipes.reference("workload").unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn containers_are_labelled_and_publish_on_loopback_only() {
+    let engine = Engine::connect().await.unwrap();
+    let run = RunId::generate();
+    let port = free_port();
+    let mut spec = ContainerSpec::new("web", workload(), "workload")
+        .shell("mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www");
+    spec.ports = vec![(port, 8080)];
+    let c = spec.start(&engine, &run).await.unwrap();
+
+    let info = engine
+        .docker()
+        .inspect_container(c.id(), None::<InspectContainerOptions>)
+        .await
+        .unwrap();
+    let labels: HashMap<String, String> = info.config.unwrap().labels.unwrap();
+    assert_eq!(labels["ordeal.run"], run.as_str());
+    assert_eq!(labels["ordeal.role"], "workload");
+    assert_eq!(labels["ordeal.pid"], std::process::id().to_string());
+    let bindings = info.host_config.unwrap().port_bindings.unwrap();
+    let b = bindings["8080/tcp"].as_ref().unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].host_ip.as_deref(), Some("127.0.0.1"), "never 0.0.0.0");
+
+    // docker-proxy accepts at once and closes while the server is not up yet: retry.
+    let mut body = String::new();
+    for _ in 0..100 {
+        body.clear();
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Write;
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let _ = s.read_to_string(&mut body);
+            if body.contains("hello") {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        body.contains("hello"),
+        "served on 127.0.0.1:{port}: {body:?}"
+    );
+
+    c.remove().await.unwrap();
+    assert_eq!(
+        cleanup::remove_run(&engine, &run, None).await.unwrap(),
+        0,
+        "nothing else was left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_panicking_case_is_an_error_and_its_containers_are_removed() {
+    let image = workload();
+    let case = Case::new(
+        "selftest::panics_after_start",
+        "test double: a case that panics",
+        move |ctx| {
+            let image = image.clone();
+            async move {
+                ctx.start(ContainerSpec::new("victim", image, "workload").shell("exec sleep 600"))
+                    .await?;
+                if ctx.name().is_empty() {
+                    return Err(CaseError::failed("unreachable"));
+                }
+                panic!("boom");
+            }
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let recipes = Recipes::load(&default_recipes_dir()).unwrap();
+    let opts = RunOptions {
+        profile: "selftest".into(),
+        seed: 1,
+        report_dir: dir.path().to_owned(),
+        libtest: libtest_mimic::Arguments {
+            test_threads: Some(1),
+            quiet: true,
+            ..Default::default()
+        },
+        negative_controls: false,
+        images: ImageSet::new(&recipes, &[]).unwrap(),
+        properties: vec![],
+    };
+    let summary = ordeal::run::run(vec![case], opts).await.unwrap().unwrap();
+    assert_eq!(summary.status, ExitStatus::Infra);
+    assert_eq!(summary.cases[0].outcome, Outcome::Error);
+    assert!(
+        summary.cases[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("case panicked: boom")
+    );
+    let engine = Engine::connect().await.unwrap();
+    let filters = HashMap::from([(
+        "label".to_owned(),
+        vec![format!("ordeal.run={}", summary.run)],
+    )]);
+    let left = engine
+        .docker()
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        left.is_empty(),
+        "the panicking case's container was removed: {left:?}"
+    );
+    assert!(dir.path().join("latest/junit.xml").is_file());
+}
