@@ -6,7 +6,10 @@ use common::{ordeal, stderr, stderr_lines};
 
 fn assert_one_line(out: &std::process::Output, code: i32, needle: &str) {
     // `[ordeal] ...` lines are progress (e.g. removing a dead run's leftovers), not the error.
-    let lines: Vec<String> = stderr_lines(out).into_iter().filter(|l| !l.starts_with("[ordeal] ")).collect();
+    let lines: Vec<String> = stderr_lines(out)
+        .into_iter()
+        .filter(|l| !l.starts_with("[ordeal] "))
+        .collect();
     assert_eq!(
         out.status.code(),
         Some(code),

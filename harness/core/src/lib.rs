@@ -8,6 +8,7 @@
 //!   containers, exec, logs and cleanup by label.
 //! - [`images`]: the local image recipes and their content-hash tags.
 //! - [`fault`]: faults from outside the system under test (network faults via iptables).
+//! - [`cluster`]: backends; so far the typed Apache Mesos v1 API clients.
 //! - [`check`]: `eventually` / `consistently` waits that fail with the last observed state.
 //! - [`run`]: cases, profiles, seeds and the libtest-mimic runner.
 //! - [`report`]: JUnit, `run.json` and the per-case logs.
@@ -19,6 +20,7 @@
 //!   must run on the host that ran the run.
 
 pub mod check;
+pub mod cluster;
 pub mod error;
 pub mod fault;
 pub mod images;

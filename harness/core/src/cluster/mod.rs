@@ -1,0 +1,3 @@
+//! Backends: one module per cluster manager.
+
+pub mod mesos;
