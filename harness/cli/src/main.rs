@@ -46,6 +46,16 @@ enum Command {
 progress elsewhere on this host is left alone. `ordeal run` does the same at start."
     )]
     Clean(CleanArgs),
+    /// Check that this machine can run a profile: Docker, images, disk, memory, limits.
+    #[command(
+        after_help = "Each problem comes with the command that fixes it. Exit 0 when every check \
+passes, 3 otherwise."
+    )]
+    Doctor {
+        /// Profile whose images and sizes to check.
+        #[arg(long, default_value = "smoke")]
+        profile: String,
+    },
 }
 
 const RUN_HELP: &str = "\
@@ -238,6 +248,7 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Passed)
         }
         Command::Clean(args) => clean(args).await,
+        Command::Doctor { profile } => doctor(&profile).await,
     }
 }
 
@@ -366,4 +377,149 @@ async fn clean(args: CleanArgs) -> Result<ExitStatus, Error> {
         println!("removed {total} object(s)");
     }
     Ok(ExitStatus::Passed)
+}
+
+/// One doctor finding.
+struct Finding {
+    ok: bool,
+    what: String,
+    fix: Option<String>,
+}
+
+async fn doctor(profile: &str) -> Result<ExitStatus, Error> {
+    let images = profile_images(profile)?;
+    let mut findings = Vec::new();
+    let engine = match Engine::connect().await {
+        Ok(e) => {
+            let api_ok = e
+                .api_version
+                .split_once('.')
+                .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+                .is_some_and(|v| v >= (1, 41));
+            findings.push(Finding {
+                ok: api_ok,
+                what: format!(
+                    "Docker engine {} (API {}) at {}",
+                    e.version, e.api_version, e.host
+                ),
+                fix: (!api_ok)
+                    .then(|| "install Docker 20.10 or newer: apt-get install docker.io".into()),
+            });
+            Some(e)
+        }
+        Err(err) => {
+            findings.push(Finding {
+                ok: false,
+                what: err.to_string(),
+                fix: Some("ci/setup".into()),
+            });
+            None
+        }
+    };
+    let recipes = Recipes::load(&default_recipes_dir())?;
+    for name in images.iter().filter(|_| engine.is_some()) {
+        let reference = recipes.reference(name)?;
+        let present = match &engine {
+            Some(e) => e.has_image(&reference).await?,
+            None => false,
+        };
+        findings.push(Finding {
+            ok: present,
+            what: format!(
+                "image {reference} ({})",
+                if present { "built" } else { "missing" }
+            ),
+            fix: (!present).then(|| format!("ordeal images build --profile {profile}")),
+        });
+    }
+    for tool in ["debootstrap", "docker"] {
+        let found = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+        findings.push(Finding {
+            ok: found,
+            what: format!("`{tool}` on PATH{}", if found { "" } else { ": not found" }),
+            fix: (!found).then(|| "ci/setup".into()),
+        });
+    }
+    if let Some(free) = free_disk_gib(&ordeal::images::cache_dir()) {
+        findings.push(Finding {
+            ok: free >= 10.0,
+            what: format!("{free:.0} GiB free for images and caches"),
+            fix: (free < 10.0)
+                .then(|| "docker system prune (or free space on the Docker data disk)".into()),
+        });
+    }
+    if let Some(mem) = meminfo_gib("MemAvailable") {
+        findings.push(Finding {
+            ok: mem >= 4.0,
+            what: format!("{mem:.1} GiB memory available"),
+            fix: (mem < 4.0)
+                .then(|| "stop other workloads; the cluster profiles need about 4 GiB".into()),
+        });
+    }
+    // kubelet and containerd in every node container watch many files.
+    let needs_kubelet = images.iter().any(|i| i.starts_with("k8s"));
+    if let Some(n) =
+        read_number("/proc/sys/fs/inotify/max_user_instances").filter(|_| needs_kubelet)
+    {
+        findings.push(Finding {
+            ok: n >= 512,
+            what: format!("fs.inotify.max_user_instances = {n}"),
+            fix: (n < 512).then(|| "sysctl -w fs.inotify.max_user_instances=512 (kubelet and containerd watch many files)".into()),
+        });
+    }
+    let mut bad = 0;
+    for f in &findings {
+        println!("{} {}", if f.ok { "ok  " } else { "FAIL" }, f.what);
+        if let Some(fix) = &f.fix {
+            println!("     fix: {fix}");
+            bad += 1;
+        }
+    }
+    println!();
+    if bad == 0 {
+        println!("doctor: ready to run profile `{profile}`");
+        Ok(ExitStatus::Passed)
+    } else {
+        println!("doctor: {bad} problem(s) to fix before running profile `{profile}`");
+        Ok(ExitStatus::Infra)
+    }
+}
+
+fn read_number(path: &str) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn meminfo_gib(key: &str) -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: f64 = text
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0 / 1024.0)
+}
+
+fn free_disk_gib(path: &std::path::Path) -> Option<f64> {
+    // `df` rather than statvfs keeps this crate free of unsafe code.
+    let mut dir = path.to_path_buf();
+    while !dir.exists() {
+        dir = dir.parent()?.to_path_buf();
+    }
+    let out = std::process::Command::new("df")
+        .args(["-Pk"])
+        .arg(&dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kib: f64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0 / 1024.0)
 }

@@ -155,3 +155,30 @@ fn a_missing_image_is_an_infrastructure_error_and_nothing_is_pulled() {
         "missing image `ordeal-missing/none:0` (hint: run `ordeal images build`",
     );
 }
+
+#[test]
+fn doctor_names_the_fix_for_a_missing_engine() {
+    let out = ordeal()
+        .args(["doctor"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("FAIL cannot reach the Docker engine"),
+        "{text}"
+    );
+    assert!(text.contains("fix: ci/setup"), "{text}");
+}
+
+#[test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+fn doctor_passes_on_a_prepared_machine() {
+    let out = ordeal()
+        .args(["doctor", "--profile", "smoke"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
+    assert!(common::stdout(&out).contains("doctor: ready to run profile `smoke`"));
+}
