@@ -46,6 +46,9 @@ enum Command {
 progress elsewhere on this host is left alone. `ordeal run` does the same at start."
     )]
     Clean(CleanArgs),
+    /// Check scenario files and generate seeded fault schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Check that this machine can run a profile: Docker, images, disk, memory, limits.
     #[command(
         after_help = "Each problem comes with the command that fixes it. Exit 0 when every check \
@@ -125,6 +128,34 @@ enum ImagesCommand {
     },
     /// List recipes, their hash tags and whether each is built.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// Parse scenario files and print what each schedules; the first error is one line naming
+    /// file, line and field (exit 2).
+    Check {
+        /// Scenario files (see suites/scenarios/README.md).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the schedule a seed generates, as a scenario file (same seed, same bytes).
+    Generate {
+        /// The seed.
+        #[arg(long, value_parser = seed_arg)]
+        seed: u64,
+        /// No fault starts after this long.
+        #[arg(long, default_value = "5m", value_parser = duration_arg)]
+        length: std::time::Duration,
+        /// Target selectors to pick from (repeatable).
+        #[arg(long = "target", default_value = "agent")]
+        targets: Vec<String>,
+    },
+}
+
+fn duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    ordeal::fault::schedule::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (examples: 90s, 5m, 1m30s)"))
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +280,34 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
         }
         Command::Clean(args) => clean(args).await,
         Command::Doctor { profile } => doctor(&profile).await,
+        Command::Schedule(ScheduleCommand::Check { files }) => {
+            use ordeal::fault::schedule::{format_duration, load_scenario};
+            for f in &files {
+                let s = load_scenario(f)?;
+                println!(
+                    "ok {}: \"{}\", {} fault(s) over {}",
+                    f.display(),
+                    s.name,
+                    s.entries.len(),
+                    format_duration(s.span())
+                );
+            }
+            Ok(ExitStatus::Passed)
+        }
+        Command::Schedule(ScheduleCommand::Generate {
+            seed,
+            length,
+            targets,
+        }) => {
+            use ordeal::fault::schedule::{GenSpec, generate};
+            let spec = GenSpec {
+                length,
+                targets,
+                ..GenSpec::default()
+            };
+            print!("{}", generate(seed, &spec)?.to_toml());
+            Ok(ExitStatus::Passed)
+        }
     }
 }
 

@@ -182,3 +182,45 @@ fn doctor_passes_on_a_prepared_machine() {
     assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
     assert!(common::stdout(&out).contains("doctor: ready to run profile `smoke`"));
 }
+
+#[test]
+fn a_broken_scenario_is_one_line_naming_file_line_and_field() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../suites/scenarios/broken/bad-probability.toml"
+    );
+    let out = ordeal().args(["schedule", "check", file]).output().unwrap();
+    assert_one_line(
+        &out,
+        2,
+        "bad-probability.toml:7: fault[0].probability: 1.5 is not within (0, 1]",
+    );
+}
+
+#[test]
+fn the_same_seed_prints_the_same_schedule_bytes() {
+    let generate = |seed: &str| {
+        ordeal()
+            .args(["schedule", "generate", "--seed", seed, "--length", "10m"])
+            .output()
+            .unwrap()
+    };
+    let (a, b, c) = (generate("42"), generate("42"), generate("43"));
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(a.stdout, b.stdout, "byte-identical");
+    assert_ne!(a.stdout, c.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.toml");
+    std::fs::write(&path, &a.stdout).unwrap();
+    let check = ordeal()
+        .args(["schedule", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "a generated schedule is a valid scenario: {}",
+        stderr(&check)
+    );
+}

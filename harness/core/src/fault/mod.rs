@@ -7,11 +7,16 @@
 //! FROM-scratch one. Every rule carries the comment `ordeal:<run>:<fault id>`; healing removes
 //! exactly the rules of that fault and nothing else, and healing twice is harmless.
 //!
+//! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed.
+//!
+//! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed.
+//!
 //! # Known limitations
 //! - Latency is not here yet: this kernel has no `netem`; it needs a userspace relay.
 //! - Helper containers are removed with the run; rules inside a target that outlives its run are
 //!   only removed by healing (`ordeal clean` does not yet scrub surviving foreign containers).
 
 mod net;
+pub mod schedule;
 
 pub use net::{Direction, NetFault, NetFaults};
