@@ -1,5 +1,6 @@
-//! Reports: `junit.xml`, `run.json` and `reports/latest`, written atomically.
+//! Reports: `junit.xml`, `run.json`, `index.html` and `reports/latest`, written atomically.
 
+mod html;
 mod junit;
 
 use std::{
@@ -9,6 +10,7 @@ use std::{
 
 use serde::Serialize;
 
+pub use html::html;
 pub use junit::{junit_xml, sanitize};
 
 use crate::{Error, Result, run::CaseRecord, timeline::Stamped};
@@ -52,7 +54,7 @@ struct RunJson<'a> {
     timeline: &'a [Stamped],
 }
 
-/// Writes `junit.xml` and `run.json` into `dir`, then points `<root>/latest` at it.
+/// Writes `junit.xml`, `run.json` and `index.html` into `dir`, then points `<root>/latest` at it.
 pub fn write_all(
     root: &Path,
     dir: &Path,
@@ -69,6 +71,10 @@ pub fn write_all(
     })
     .map_err(|e| Error::infra(format!("failed to encode run.json: {e}")))?;
     write_atomic(&dir.join("run.json"), &json)?;
+    write_atomic(
+        &dir.join("index.html"),
+        html(meta, cases, timeline).as_bytes(),
+    )?;
     point_latest(root, dir)
 }
 
