@@ -107,6 +107,10 @@ struct RunArgs {
     /// Match FILTER and --skip exactly.
     #[arg(long)]
     exact: bool,
+    /// Run only one shard of the cases: slice:M/N (round-robin by name) or hash:M/N (by name
+    /// hash), for splitting a run across CI jobs; the N shards cover every case exactly once.
+    #[arg(long, value_name = "KIND:M/N", value_parser = partition_arg)]
+    partition: Option<ordeal::run::Partition>,
     /// Cases run at once (default 1: cases share one Docker engine and the clusters are heavy).
     #[arg(long, value_name = "N", default_value_t = 1)]
     test_threads: usize,
@@ -166,6 +170,10 @@ struct CleanArgs {
     /// Only show what would be removed.
     #[arg(long)]
     dry_run: bool,
+}
+
+fn partition_arg(s: &str) -> Result<ordeal::run::Partition, String> {
+    ordeal::run::Partition::parse(s).map_err(|e| e.to_string())
 }
 
 fn seed_arg(s: &str) -> Result<u64, String> {
@@ -352,10 +360,13 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     } else {
         args.suites.iter().map(String::as_str).collect()
     };
-    let cases: Vec<_> = ordeal_suites::catalog()
+    let mut cases: Vec<_> = ordeal_suites::catalog()
         .into_iter()
         .filter(|c| wanted.contains(&c.suite.as_str()))
         .collect();
+    if let Some(p) = args.partition {
+        cases = p.select(cases, |c| c.name.as_str());
+    }
     let recipes = Recipes::load(&default_recipes_dir())?;
     let images = ImageSet::new(&recipes, &args.images)?;
     let seed = args.seed.unwrap_or_else(random_seed);

@@ -224,3 +224,36 @@ fn the_same_seed_prints_the_same_schedule_bytes() {
         stderr(&check)
     );
 }
+
+#[test]
+fn partitions_split_the_listed_cases_exactly_once() {
+    let list = |extra: &[&str]| -> Vec<String> {
+        let out = ordeal()
+            .args(["run", "--list"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let mut v: Vec<String> = common::stdout(&out)
+            .lines()
+            .filter(|l| l.ends_with(": test"))
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    let all = list(&[]);
+    assert!(all.len() >= 5);
+    for kind in ["slice", "hash"] {
+        let mut union: Vec<String> = (1..=3)
+            .flat_map(|m| list(&["--partition", &format!("{kind}:{m}/3")]))
+            .collect();
+        union.sort();
+        assert_eq!(union, all, "{kind}: every case in exactly one of 3 shards");
+    }
+    let out = ordeal()
+        .args(["run", "--partition", "slice:4/3"])
+        .output()
+        .unwrap();
+    assert_one_line(&out, 2, "invalid partition `slice:4/3`");
+}
