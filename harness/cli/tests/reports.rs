@@ -117,7 +117,7 @@ fn a_failing_case_exits_1_with_the_observed_state_and_saved_logs() {
     let parsed = junitparser(&dir.path().join("latest/junit.xml"));
     assert!(parsed.contains("Failure"), "{parsed}");
     assert!(
-        parsed.contains("expected the server to keep running; it exited with code Some(127)"),
+        parsed.contains("expected the server to keep running; it exited with code 127"),
         "{parsed}"
     );
     let logs = dir
@@ -128,4 +128,84 @@ fn a_failing_case_exits_1_with_the_observed_state_and_saved_logs() {
         server_log.contains("httpd: not found"),
         "the log shows why: {server_log}"
     );
+}
+
+/// Renders `page` in headless Chromium and returns the DOM after layout, plus a screenshot.
+fn chromium(page: &Path, png: &Path) -> String {
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,1000",
+    ];
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", page.display());
+    let run = |extra: &str| {
+        std::process::Command::new("chromium")
+            .args(flags)
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(extra)
+            .arg(&url)
+            .output()
+            .expect("chromium installed by ci/setup")
+    };
+    let shot = run(&format!("--screenshot={}", png.display()));
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let dom = run("--dump-dom");
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
+
+#[test]
+#[ignore = "needs a Docker engine, built images and chromium: run ci/test"]
+fn the_html_report_of_a_failing_run_renders_the_failure_and_its_timeline() {
+    let base = common::image_ref("base");
+    let dir = tempfile::tempdir().unwrap();
+    let out = ordeal()
+        .args([
+            "run",
+            "--seed",
+            "11",
+            "--image",
+            &format!("workload={base}"),
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .arg("smoke::start")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let page = dir.path().join("latest/index.html").canonicalize().unwrap();
+    let png = dir.path().join("report.png");
+    let dom = chromium(&page, &png);
+    for needle in [
+        "0 passed, 1 failed, 0 errors",
+        "smoke::start::server_reachable_from_peer",
+        "expected vs observed",
+        "expected the server to keep running; it exited with code 127",
+        "container server started",
+        "case failed",
+        "rerun with --seed 11",
+    ] {
+        assert!(dom.contains(needle), "rendered page shows {needle:?}");
+    }
+    assert!(
+        dom.contains("aria-label=\"case timeline\""),
+        "the timeline is drawn"
+    );
+    let size = std::fs::metadata(&png).unwrap().len();
+    assert!(size > 20_000, "a real screenshot ({size} bytes)");
 }

@@ -93,8 +93,9 @@ impl Pair {
                     return Err(e.into());
                 }
                 let log = server.logs(5).await.unwrap_or_default();
+                let code = code.map_or_else(|| "unknown".to_owned(), |c| c.to_string());
                 return Err(CaseError::failed(format!(
-                    "expected the server to keep running; it exited with code {code:?}; last log: {}",
+                    "expected the server to keep running; it exited with code {code}; last log: {}",
                     log.trim()
                 )));
             }
