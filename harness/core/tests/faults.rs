@@ -22,9 +22,9 @@ impl Lab {
         let engine = Engine::connect().await.unwrap();
         let run = RunId::generate();
         let recipes = Recipes::load(&default_recipes_dir()).unwrap();
-        let (workload, base) = (
+        let (workload, helper) = (
             recipes.reference("workload").unwrap(),
-            recipes.reference("base").unwrap(),
+            recipes.reference("fault-helper").unwrap(),
         );
         let spec = NetworkSpec {
             name: "faults".into(),
@@ -46,7 +46,7 @@ impl Lab {
             let ip = c.ip(&net.name).await.unwrap();
             nodes.push((Arc::new(c), ip));
         }
-        let faults = NetFaults::new(engine.clone(), run.clone(), base);
+        let faults = NetFaults::new(engine.clone(), run.clone(), helper);
         Self {
             engine,
             run,
@@ -204,5 +204,61 @@ async fn packet_loss_drops_about_the_requested_share() {
         "healed: {}",
         out.stdout
     );
+    lab.done().await;
+}
+
+/// Average ping round trip from node `from` to node `to`, in milliseconds.
+async fn rtt_ms(lab: &Lab, from: usize, to: usize) -> f64 {
+    let out = lab.nodes[from]
+        .0
+        .sh(&format!("ping -c 20 -i 0.1 -W 2 {}", lab.nodes[to].1))
+        .await
+        .unwrap();
+    // busybox: "round-trip min/avg/max = 0.080/0.112/0.201 ms"
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("min/avg/max"))
+        .unwrap_or_else(|| panic!("ping: {}", out.stdout));
+    line.split('=')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .split('/')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn latency_adds_the_requested_delay_within_20_percent_and_heals() {
+    let lab = Lab::new(2).await;
+    assert!(lab.eventually_reaches(0, 1).await);
+    let before = rtt_ms(&lab, 0, 1).await;
+    let target = lab.nodes[1].0.clone();
+
+    let mut f = lab
+        .faults
+        .latency(&target, Duration::from_millis(100))
+        .await
+        .unwrap();
+    let during = rtt_ms(&lab, 0, 1).await;
+    let added = during - before;
+    eprintln!("latency: requested 100 ms, measured +{added:.1} ms ({before:.2} -> {during:.1} ms)");
+    assert!(
+        (80.0..=120.0).contains(&added),
+        "requested 100 ms, measured +{added:.1} ms ({before:.1} -> {during:.1})"
+    );
+    assert!(lab.reaches(0, 1).await, "delayed, not cut: TCP still works");
+
+    lab.faults.heal(&mut f).await.unwrap();
+    let after = rtt_ms(&lab, 0, 1).await;
+    assert!(
+        after < before + 20.0,
+        "healed: {after:.1} ms vs {before:.1} ms before"
+    );
+    assert_eq!(lab.faults.count_rules(&target, &f).await.unwrap(), 0);
     lab.done().await;
 }

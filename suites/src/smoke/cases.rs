@@ -4,6 +4,7 @@ use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
 use ordeal::{
     check::{CaseError, Observed, consistently, eventually},
+    fault::Direction,
     run::{Case, CaseCtx},
     runtime::{Container, ContainerSpec},
 };
@@ -46,9 +47,21 @@ pub fn cases() -> Vec<Case> {
             disconnect_seen,
         )
         .control("the disconnect is not done"),
+        Case::new(
+            "smoke::partition::cut_peer_loses_server_others_keep_it",
+            "iptables rules in the server's namespace cut one peer off while another still reaches it, until healed",
+            partition_seen,
+        )
+        .control("the partition is not applied"),
+        Case::new(
+            "smoke::latency::peer_round_trip_grows_by_the_delay",
+            "a 100 ms userspace delay on the server adds 100 ms (within 20%) to a peer's round trip, and heals",
+            latency_seen,
+        )
+        .control("the delay is not applied"),
     ]
     .into_iter()
-    .map(|c| c.images(&[IMAGE]).timeout(Duration::from_secs(180)))
+    .map(|c| c.images(&[IMAGE, "fault-helper"]).timeout(Duration::from_secs(180)))
     .collect()
 }
 
@@ -299,4 +312,124 @@ async fn disconnect_seen(ctx: CaseCtx) -> Result<(), CaseError> {
         &pair.token,
     )
     .await
+}
+
+async fn partition_seen(ctx: CaseCtx) -> Result<(), CaseError> {
+    let pair = Pair::start(&ctx, true).await?;
+    let image = ctx.image(IMAGE)?;
+    let other = ctx
+        .start(
+            ContainerSpec::new("other", &image, "workload")
+                .network(&pair.network)
+                .shell("exec sleep 3600"),
+        )
+        .await?;
+    pair.expect_served(
+        &ctx,
+        "the server to serve before the partition",
+        "token",
+        &pair.token,
+    )
+    .await?;
+    let faults = ctx.net_faults()?;
+    let client_ip = pair.client.ip(&pair.network).await?;
+    let mut fault = None;
+    if !ctx.negative_control() {
+        fault = Some(
+            faults
+                .drop_between(&pair.server, &[client_ip], Direction::Both)
+                .await?,
+        );
+        ctx.fault_injected("partition", "server | client");
+    }
+    let cut = pair
+        .expect_unreachable(&ctx, "the client's requests to fail while partitioned")
+        .await;
+    let url = format!("http://{}:{PORT}/token", pair.server_ip);
+    let other_ok = other
+        .exec(["timeout", "3", "wget", "-q", "-O", "-", url.as_str()])
+        .await?;
+    if let Some(mut f) = fault {
+        faults.heal(&mut f).await?;
+        ctx.fault_healed("partition", "server | client");
+    }
+    cut?;
+    if other_ok.stdout.trim() != pair.token {
+        return Err(CaseError::failed(format!(
+            "expected a peer outside the partition to still reach the server; observed {}",
+            other_ok.summary()
+        )));
+    }
+    ctx.check_passed("a peer outside the partition still reached the server");
+    pair.expect_served(
+        &ctx,
+        "the client to reach the server again after the heal",
+        "token",
+        &pair.token,
+    )
+    .await
+}
+
+/// Average ping round trip from `from` to `ip`, in milliseconds.
+async fn rtt_ms(from: &Container, ip: Ipv4Addr) -> Result<f64, CaseError> {
+    let out = from.sh(&format!("ping -c 10 -i 0.1 -W 2 {ip}")).await?;
+    out.stdout
+        .lines()
+        .find(|l| l.contains("min/avg/max"))
+        .and_then(|l| l.split('=').nth(1))
+        .and_then(|v| v.trim().split('/').nth(1))
+        .and_then(|avg| avg.parse().ok())
+        .ok_or_else(|| {
+            CaseError::failed(format!(
+                "ping from the client got no reply: {}",
+                out.summary()
+            ))
+        })
+}
+
+async fn latency_seen(ctx: CaseCtx) -> Result<(), CaseError> {
+    const DELAY_MS: f64 = 100.0;
+    let pair = Pair::start(&ctx, true).await?;
+    pair.expect_served(
+        &ctx,
+        "the server to serve before the delay",
+        "token",
+        &pair.token,
+    )
+    .await?;
+    let before = rtt_ms(&pair.client, pair.server_ip).await?;
+    let faults = ctx.net_faults()?;
+    let mut fault = None;
+    if !ctx.negative_control() {
+        fault = Some(
+            faults
+                .latency(&pair.server, Duration::from_millis(100))
+                .await?,
+        );
+        ctx.fault_injected("latency 100ms", "server");
+    }
+    let during = rtt_ms(&pair.client, pair.server_ip).await;
+    if let Some(mut f) = fault {
+        faults.heal(&mut f).await?;
+        ctx.fault_healed("latency 100ms", "server");
+    }
+    let added = during? - before;
+    let (lo, hi) = (DELAY_MS * 0.8, DELAY_MS * 1.2);
+    if !(lo..=hi).contains(&added) {
+        return Err(CaseError::failed(format!(
+            "expected the round trip to grow by {DELAY_MS} ms (within {lo}..{hi}); observed +{added:.1} ms ({before:.2} -> {:.1} ms)",
+            before + added
+        )));
+    }
+    ctx.check_passed(&format!(
+        "round trip grew by {added:.1} ms for a 100 ms delay"
+    ));
+    let after = rtt_ms(&pair.client, pair.server_ip).await?;
+    if after > before + 20.0 {
+        return Err(CaseError::failed(format!(
+            "expected the delay gone after the heal; round trip still {after:.1} ms"
+        )));
+    }
+    ctx.check_passed("round trip back to normal after the heal");
+    Ok(())
 }

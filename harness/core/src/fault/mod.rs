@@ -1,6 +1,6 @@
 //! Faults injected from outside the system under test: through the Docker engine (kill, stop,
 //! pause) and inside a container's network namespace (partitions and packet loss with
-//! iptables), never through the system's own API.
+//! iptables, latency through a userspace NFQUEUE consumer), never through the system's own API.
 //!
 //! Network faults run `iptables` from a *helper* container that shares the target's network
 //! namespace (`--network container:<target>`), so they work on any target image, even a
@@ -12,7 +12,8 @@
 //! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed.
 //!
 //! # Known limitations
-//! - Latency is not here yet: this kernel has no `netem`; it needs a userspace relay.
+//! - Latency is userspace (`ordeal-delay` on NFQUEUE): constant delay, about 1 ms resolution,
+//!   no jitter; `netem` is not used even where the kernel has it.
 //! - Helper containers are removed with the run; rules inside a target that outlives its run are
 //!   only removed by healing (`ordeal clean` does not yet scrub surviving foreign containers).
 

@@ -44,6 +44,8 @@ pub struct NetFault {
     /// What it is (`partition`, `loss 30%`...).
     pub description: String,
     targets: Vec<(Arc<Container>, String)>,
+    /// Extra shell run in the target's helper when healing (stops a delay process).
+    heal_extra: Option<String>,
     healed: bool,
 }
 
@@ -128,6 +130,7 @@ impl NetFaults {
             description: format!("drop {direction:?} between {} and {peers:?}", target.name()),
             id,
             targets: vec![(target.clone(), c)],
+            heal_extra: None,
             healed: false,
         })
     }
@@ -159,6 +162,7 @@ impl NetFaults {
             description: format!("partition into {} groups", groups.len()),
             id,
             targets,
+            heal_extra: None,
             healed: false,
         })
     }
@@ -180,6 +184,51 @@ impl NetFaults {
             description: format!("loss {:.0}% into {}", probability * 100.0, target.name()),
             id,
             targets: vec![(target.clone(), c)],
+            heal_extra: None,
+            healed: false,
+        })
+    }
+
+    /// Delays every packet `target` sends by `delay`, in userspace (`ordeal-delay` reading an
+    /// NFQUEUE queue): this works on kernels without `netem`. The rule uses `--queue-bypass`,
+    /// so if the delay process dies, traffic flows undelayed rather than stopping.
+    pub async fn latency(
+        &self,
+        target: &Arc<Container>,
+        delay: std::time::Duration,
+    ) -> Result<NetFault> {
+        let id = self.new_id("latency");
+        let c = self.comment(&id);
+        let queue = 1000 + self.next_id.fetch_add(1, Ordering::SeqCst) % 60_000;
+        let helper = self.helper(target).await?;
+        let ms = delay.as_millis();
+        let start = format!(
+            "nohup ordeal-delay --queue {queue} --delay-ms {ms} >/tmp/ordeal-delay-{queue}.log 2>&1 & \
+             for i in $(seq 50); do grep -qs '^ *{queue} ' /proc/net/netfilter/nfnetlink_queue && exit 0; sleep 0.05; done; \
+             cat /tmp/ordeal-delay-{queue}.log; exit 1"
+        );
+        let out = helper.sh(&start).await?;
+        if !out.success() {
+            return Err(Error::infra(format!(
+                "failed to start the delay process in `{}`: {}",
+                target.docker_name(),
+                out.summary()
+            )));
+        }
+        // Anchored: an unanchored pattern would also match (and kill) the shell running pkill.
+        let stop = format!("pkill -f '^ordeal-delay --queue {queue} ' || true");
+        let rule = format!(
+            "-I OUTPUT -m comment --comment {c} -j NFQUEUE --queue-num {queue} --queue-bypass"
+        );
+        if let Err(e) = self.apply(target, &[rule]).await {
+            let _ = helper.sh(&stop).await;
+            return Err(e);
+        }
+        Ok(NetFault {
+            description: format!("latency {ms} ms out of {}", target.name()),
+            id,
+            targets: vec![(target.clone(), c)],
+            heal_extra: Some(stop),
             healed: false,
         })
     }
@@ -191,7 +240,11 @@ impl NetFaults {
             let Some(helper) = self.helpers.lock().await.get(target.id()).cloned() else {
                 continue;
             };
-            let out = helper.sh(&remove_rules_script(comment)).await;
+            let mut script = remove_rules_script(comment);
+            if let Some(extra) = &fault.heal_extra {
+                script = format!("{script} && {{ {extra}; }}");
+            }
+            let out = helper.sh(&script).await;
             match out {
                 Ok(o) if o.success() => {}
                 Ok(o) => {

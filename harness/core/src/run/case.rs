@@ -200,6 +200,16 @@ impl CaseCtx {
         self.inner.timeline.record(&self.inner.name, event);
     }
 
+    /// Network faults for this case's containers, through helpers built from the
+    /// `fault-helper` image (which the case must list in its images).
+    pub fn net_faults(&self) -> Result<crate::fault::NetFaults> {
+        Ok(crate::fault::NetFaults::new(
+            self.inner.engine.clone(),
+            self.inner.run.clone(),
+            self.image("fault-helper")?,
+        ))
+    }
+
     /// Creates a network for this case (`--internal` if `internal`).
     pub async fn network(&self, name: &str, internal: bool) -> Result<Network> {
         let spec = NetworkSpec {
