@@ -264,7 +264,7 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
             let recipes = Recipes::load(&default_recipes_dir())?;
             let engine = Engine::connect().await.ok();
             println!(
-                "{:<20} {:<36} {:<8} DESCRIPTION",
+                "{:<20} {:<40} {:<8} DESCRIPTION",
                 "NAME", "REFERENCE", "BUILT"
             );
             for r in recipes.iter() {
@@ -280,7 +280,7 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
                     None => "?",
                 };
                 println!(
-                    "{:<20} {:<36} {:<8} {}",
+                    "{:<20} {:<40} {:<8} {}",
                     r.name, reference, built, r.description
                 );
             }

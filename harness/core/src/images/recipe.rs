@@ -22,6 +22,9 @@ pub struct Recipe {
     pub parent: Option<String>,
     /// One line for `ordeal images list`.
     pub description: String,
+    /// Files outside the recipe folder that go into the image (shared build scripts), relative
+    /// to the recipe folder; they are part of the hash.
+    pub inputs: Vec<PathBuf>,
 }
 
 #[derive(serde::Deserialize)]
@@ -30,6 +33,8 @@ struct RecipeToml {
     parent: Option<String>,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    inputs: Vec<PathBuf>,
 }
 
 /// Every recipe of a fixtures folder.
@@ -88,6 +93,7 @@ impl Recipes {
                 name.clone(),
                 Recipe {
                     name,
+                    inputs: parsed.inputs.iter().map(|i| path.join(i)).collect(),
                     dir: path,
                     parent: parsed.parent,
                     description: parsed.description,
@@ -142,7 +148,7 @@ impl Recipes {
     pub fn hash(&self, name: &str) -> Result<String> {
         let mut parent_hash = String::new();
         for recipe in self.chain(name)? {
-            parent_hash = hash_dir(&recipe.dir, &parent_hash)?;
+            parent_hash = hash_dir(&recipe.dir, &recipe.inputs, &parent_hash)?;
         }
         Ok(parent_hash)
     }
@@ -153,16 +159,24 @@ impl Recipes {
     }
 }
 
-/// sha256 over `parent` and every file under `dir` (relative path, mode bit, content), sorted.
-fn hash_dir(dir: &Path, parent: &str) -> Result<String> {
+/// sha256 over `parent`, every file under `dir` (relative path, mode bit, content), sorted,
+/// and then the `inputs` in their given order.
+fn hash_dir(dir: &Path, inputs: &[PathBuf], parent: &str) -> Result<String> {
     let mut files = Vec::new();
     collect(dir, dir, &mut files)?;
     files.sort();
+    files.extend(inputs.iter().cloned());
     let mut h = Sha256::new();
     h.update(b"ordeal-recipe-v1\0");
     h.update(parent.as_bytes());
     for rel in files {
         let path = dir.join(&rel);
+        if !path.is_file() {
+            return Err(Error::usage(format!(
+                "image recipe input `{}` does not exist",
+                path.display()
+            )));
+        }
         let data = fs::read(&path)
             .map_err(|e| Error::usage(format!("cannot read `{}`: {e}", path.display())))?;
         let exec = fs::metadata(&path)
@@ -236,6 +250,27 @@ mod tests {
             work,
             "a parent change rebuilds children"
         );
+
+        fs::write(t.path().join("shared.sh"), "v1").unwrap();
+        fs::write(
+            t.path().join("workload/recipe.toml"),
+            "parent = \"base\"\ninputs = [\"../shared.sh\"]\n",
+        )
+        .unwrap();
+        let with_input = Recipes::load(t.path()).unwrap().hash("workload").unwrap();
+        fs::write(t.path().join("shared.sh"), "v2").unwrap();
+        assert_ne!(
+            Recipes::load(t.path()).unwrap().hash("workload").unwrap(),
+            with_input,
+            "inputs count"
+        );
+        fs::remove_file(t.path().join("shared.sh")).unwrap();
+        let e = Recipes::load(t.path())
+            .unwrap()
+            .hash("workload")
+            .unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        fs::write(t.path().join("workload/recipe.toml"), "parent = \"base\"\n").unwrap();
 
         fs::write(t.path().join("workload/.Dockerfile.swp"), "junk").unwrap();
         assert_eq!(
