@@ -180,7 +180,22 @@ fn seed_arg(s: &str) -> Result<u64, String> {
     parse_seed(s).map_err(|e| e.to_string())
 }
 
+/// Restores the default SIGPIPE action, so `ordeal ... | head` ends quietly like other Unix
+/// tools instead of panicking on a closed stdout.
+#[expect(
+    unsafe_code,
+    reason = "one libc call at start-up, before any thread exists"
+)]
+fn restore_sigpipe() {
+    // SAFETY: setting a signal disposition to SIG_DFL is async-signal-safe and runs before
+    // the runtime starts any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

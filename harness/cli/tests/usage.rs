@@ -257,3 +257,18 @@ fn partitions_split_the_listed_cases_exactly_once() {
         .unwrap();
     assert_one_line(&out, 2, "invalid partition `slice:4/3`");
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_without_a_panic() {
+    use std::io::Read;
+    let mut child = ordeal()
+        .args(["schedule", "generate", "--seed", "1", "--length", "600m"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then drop: the pipe closes
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
