@@ -1,3 +1,4 @@
 //! Backends: one module per cluster manager.
 
+pub mod kubernetes;
 pub mod mesos;
