@@ -142,3 +142,60 @@ async fn a_panicking_case_is_an_error_and_its_containers_are_removed() {
     );
     assert!(dir.path().join("latest/junit.xml").is_file());
 }
+
+#[tokio::test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn files_volumes_and_streamed_stdin_reach_the_container() {
+    let engine = Engine::connect().await.unwrap();
+    let run = RunId::generate();
+    let mut spec = ContainerSpec::new("files", workload(), "workload").shell("exec sleep 600");
+    spec.files = vec![("/pki/ca.crt".into(), 0o640, b"not really a cert\n".to_vec())];
+    spec.volumes = vec!["/var/lib/data".into()];
+    let c = spec.start(&engine, &run).await.unwrap();
+
+    let out = c
+        .sh("cat /pki/ca.crt && stat -c %a /pki/ca.crt && grep -c ' /var/lib/data ' /proc/mounts")
+        .await
+        .unwrap();
+    assert_eq!(
+        out.stdout,
+        "not really a cert\n640\n1\n",
+        "{}",
+        out.summary()
+    );
+
+    let chunks: Vec<Result<bytes::Bytes, String>> = (0..16)
+        .map(|_| Ok(bytes::Bytes::from(vec![b'x'; 65536])))
+        .collect();
+    let out = c
+        .exec_with_input(
+            ["wc", "-c"],
+            futures::stream::iter(chunks),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out.stdout.trim(),
+        "1048576",
+        "1 MiB streamed in: {}",
+        out.summary()
+    );
+
+    let out = c
+        .import_images(
+            &[workload().as_str()],
+            ["sh", "-c", "tar -tf - | grep -c manifest.json"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out.stdout.trim(),
+        "1",
+        "a docker-save archive arrived: {}",
+        out.summary()
+    );
+
+    c.remove().await.unwrap();
+    cleanup::remove_run(&engine, &run, None).await.unwrap();
+}

@@ -58,6 +58,11 @@ pub struct ContainerSpec {
     pub tmpfs: Vec<String>,
     /// Extra capabilities (e.g. `NET_ADMIN`).
     pub cap_add: Vec<String>,
+    /// Files copied into the container before it starts: `(path, mode, content)`. Never into
+    /// a tmpfs path (`/run`, `/tmp`): the copy would land under the mount and be invisible.
+    pub files: Vec<(String, u32, Vec<u8>)>,
+    /// Anonymous volumes (e.g. `/var/lib/containerd`), removed with the container.
+    pub volumes: Vec<String>,
     /// The `ordeal.case` label.
     pub case: Option<String>,
 }
@@ -152,6 +157,12 @@ impl ContainerSpec {
         for cap in &self.cap_add {
             req = req.with_cap_add(cap);
         }
+        for (path, mode, content) in &self.files {
+            req = req.with_copy_to(
+                testcontainers::CopyTargetOptions::new(path.clone()).with_mode(*mode),
+                content.clone(),
+            );
+        }
         for path in &self.tmpfs {
             req = req.with_mount(Mount::tmpfs_mount(path));
         }
@@ -164,12 +175,16 @@ impl ContainerSpec {
                 .with_cgroupns_mode(CgroupnsMode::Private);
         }
         let ports = self.ports.clone();
+        let volumes = self.volumes.clone();
         let system = self.system;
         // The modifier runs last: it pins published ports to 127.0.0.1 (testcontainers would bind
         // 0.0.0.0, and publish every EXPOSEd port when none is mapped).
         req = req.with_host_config_modifier(move |hc| {
             if let Some(mode) = &shared_netns {
                 hc.network_mode = Some(mode.clone());
+            }
+            if !volumes.is_empty() {
+                hc.binds = Some(volumes.clone());
             }
             hc.publish_all_ports = Some(false);
             hc.port_bindings = Some(
@@ -368,6 +383,115 @@ impl Container {
                 self.docker_name
             ))
         })?
+    }
+
+    /// Runs `cmd` with `input` streamed to its standard input (e.g. `ctr images import -` fed
+    /// by `docker save`), waiting at most `timeout`.
+    pub async fn exec_with_input<I, S, St>(
+        &self,
+        cmd: I,
+        mut input: St,
+        timeout: Duration,
+    ) -> Result<ExecOutput>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+        St: futures::Stream<Item = std::result::Result<bytes::Bytes, String>> + Unpin + Send,
+    {
+        use tokio::io::AsyncWriteExt;
+        let cmd: Vec<String> = cmd.into_iter().map(Into::into).collect();
+        let shown = cmd.join(" ");
+        let run = async {
+            let docker = self.engine.docker();
+            let exec = docker
+                .create_exec(
+                    &self.id,
+                    CreateExecOptions::<String> {
+                        cmd: Some(cmd),
+                        attach_stdin: Some(true),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| self.err("exec in", e))?;
+            let StartExecResults::Attached {
+                mut output,
+                input: mut stdin,
+            } = docker
+                .start_exec(&exec.id, None::<StartExecOptions>)
+                .await
+                .map_err(|e| self.err("exec in", e))?
+            else {
+                return Err(self.err("exec in", "the engine did not attach"));
+            };
+            let feed = async {
+                while let Some(chunk) = input.next().await {
+                    let chunk = chunk.map_err(|e| self.err("stream input into", e))?;
+                    stdin
+                        .write_all(&chunk)
+                        .await
+                        .map_err(|e| self.err("stream input into", e))?;
+                }
+                stdin
+                    .shutdown()
+                    .await
+                    .map_err(|e| self.err("close input of", e))
+            };
+            let collect = async {
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                while let Some(frame) = output.next().await {
+                    match frame.map_err(|e| self.err("read exec output of", e))? {
+                        LogOutput::StdErr { message } => err.extend_from_slice(&message),
+                        other => out.extend_from_slice(&other.into_bytes()),
+                    }
+                }
+                Ok::<_, Error>((out, err))
+            };
+            let (fed, collected) = tokio::join!(feed, collect);
+            fed?;
+            let (stdout, stderr) = collected?;
+            let mut code = None;
+            for _ in 0..50 {
+                code = docker
+                    .inspect_exec(&exec.id)
+                    .await
+                    .map_err(|e| self.err("inspect exec in", e))?
+                    .exit_code;
+                if code.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(ExecOutput {
+                code: code.unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            })
+        };
+        tokio::time::timeout(timeout, run).await.map_err(|_| {
+            Error::infra(format!(
+                "exec `{shown}` in `{}` did not finish within {timeout:?}",
+                self.docker_name
+            ))
+        })?
+    }
+
+    /// Streams the engine's images `references` (a `docker save` archive) into `cmd`'s standard
+    /// input inside this container, e.g. `["ctr", "-n", "k8s.io", "images", "import", "-"]`.
+    pub async fn import_images<I, S>(&self, references: &[&str], cmd: I) -> Result<ExecOutput>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let archive = self
+            .engine
+            .docker()
+            .export_images(references)
+            .map(|c| c.map_err(|e| e.to_string()));
+        self.exec_with_input(cmd, Box::pin(archive), Duration::from_secs(300))
+            .await
     }
 
     /// Sends `signal` (e.g. `SIGKILL`) to the container's main process.
