@@ -5,10 +5,12 @@
 //! with the effect it checks for broken on purpose, which must make it fail.
 //!
 //! # Known limitations
-//! - Only the `smoke` suite exists so far: it exercises the container runtime (start, exec,
-//!   kill, pause, network disconnect) against real containers. The Mesos and Kubernetes suites
-//!   arrive with their backends.
+//! - `smoke` exercises the container runtime and the faults against real containers;
+//!   `kubernetes` runs real Kubernetes 1.35.4. The Mesos suites arrive with their backend.
+//! - The `conformance` profile does not yet switch the clusters to the components' default
+//!   timings: it runs the same cases as `smoke`.
 
+pub mod kubernetes;
 pub mod profiles;
 pub mod smoke;
 
@@ -17,6 +19,7 @@ use ordeal::run::Case;
 /// Every built-in case, in a stable order.
 pub fn catalog() -> Vec<Case> {
     let mut cases = smoke::cases();
+    cases.extend(kubernetes::cases());
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     cases
 }

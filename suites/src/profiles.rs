@@ -18,13 +18,17 @@ pub const PROFILES: &[Profile] = &[
     Profile {
         name: "smoke",
         description: "fast subset of every suite (minutes): the default, for CI gating",
-        suites: &["smoke"],
-        properties: &[("timings", "fast")],
+        suites: &["smoke", "kubernetes"],
+        properties: &[
+            ("timings", "fast"),
+            ("node-monitor-grace-period", "10s"),
+            ("node-monitor-period", "2s"),
+        ],
     },
     Profile {
         name: "conformance",
         description: "every conformance check with the components' default timings, for certification",
-        suites: &["smoke"],
+        suites: &["smoke", "kubernetes"],
         properties: &[("timings", "component defaults")],
     },
 ];

@@ -52,7 +52,7 @@ pub struct ContainerSpec {
     pub ports: Vec<(u16, u16)>,
     /// Run as a "system container" (what `--privileged` would give, minus CAP_SYS_RESOURCE, which
     /// this kind of host cannot grant): all capabilities, seccomp/apparmor unconfined, `/proc`
-    /// and `/sys` unmasked, all devices allowed.
+    /// and `/sys` unmasked, all devices allowed, `/dev/kmsg`, a private cgroup namespace.
     pub system: bool,
     /// tmpfs mounts.
     pub tmpfs: Vec<String>,
@@ -206,6 +206,12 @@ impl ContainerSpec {
                 hc.masked_paths = Some(vec![]);
                 hc.readonly_paths = Some(vec![]);
                 hc.device_cgroup_rules = Some(vec!["a *:* rwm".into()]);
+                // kubelet's OOM watcher reads the kernel log.
+                hc.devices = Some(vec![bollard::models::DeviceMapping {
+                    path_on_host: Some("/dev/kmsg".into()),
+                    path_in_container: Some("/dev/kmsg".into()),
+                    cgroup_permissions: Some("rwm".into()),
+                }]);
             }
         });
         let inner = req.start().await.map_err(|e| {

@@ -1,7 +1,13 @@
-//! Kubernetes 1.35 built from the Go module: per-run PKI and kubeconfigs so far.
+//! Kubernetes 1.35 built from the Go module: per-run PKI, and a cluster of real components in
+//! containers (etcd, kube-apiserver, kube-controller-manager, kube-scheduler each alone, plus
+//! kubelet nodes), driven through `kubectl` inside the apiserver container.
 //!
 //! # Known limitations
-//! - The bring-up (etcd, apiserver, controller-manager, scheduler, kubelet nodes) is not wired
-//!   yet; `fixtures/kubernetes/NOTES.md` records what was verified by hand.
+//! - No kube-proxy and no cluster DNS yet: pods reach each other by pod IP only.
+//! - The API is read through `kubectl -o json` with serde types for the fields the suites use,
+//!   not kube-rs yet.
 
+mod cluster;
 pub mod pki;
+
+pub use cluster::{KubeCluster, KubeTimings, Node, NodeCondition, Pod};

@@ -1,0 +1,7 @@
+//! `kubernetes`: real Kubernetes 1.35.4 (built from the Go module) in containers; each case
+//! brings up its own cluster (control plane + 2 kubelet nodes, about 15 s) so cases never share
+//! state, and every case has a negative control that breaks the cluster on purpose.
+
+mod cases;
+
+pub use cases::cases;
