@@ -519,7 +519,7 @@ impl KubeCluster {
             out.stdout
                 .lines()
                 .find_map(|l| l.strip_prefix(&format!("--{name}=")))
-                .and_then(|v| crate::fault::schedule::parse_duration(v))
+                .and_then(crate::fault::schedule::parse_duration)
                 .unwrap_or(default)
         };
         Ok(KubeTimings {
