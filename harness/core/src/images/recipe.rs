@@ -22,8 +22,9 @@ pub struct Recipe {
     pub parent: Option<String>,
     /// One line for `ordeal images list`.
     pub description: String,
-    /// Files outside the recipe folder that go into the image (shared build scripts), relative
-    /// to the recipe folder; they are part of the hash.
+    /// Files outside the recipe folder that go into the image (shared build scripts), as
+    /// written in `recipe.toml`: relative to the recipe folder. They are part of the hash, by
+    /// that relative path, so the hash does not depend on where the checkout lives.
     pub inputs: Vec<PathBuf>,
 }
 
@@ -93,7 +94,7 @@ impl Recipes {
                 name.clone(),
                 Recipe {
                     name,
-                    inputs: parsed.inputs.iter().map(|i| path.join(i)).collect(),
+                    inputs: parsed.inputs,
                     dir: path,
                     parent: parsed.parent,
                     description: parsed.description,
@@ -304,5 +305,35 @@ mod tests {
             e.to_string().contains("malformed") && e.to_string().contains("parnet"),
             "{e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod location {
+    use super::*;
+
+    #[test]
+    fn the_hash_does_not_depend_on_where_the_checkout_lives() {
+        let make = || {
+            let t = tempfile::tempdir().unwrap();
+            let root = t.path().join("some/where");
+            fs::create_dir_all(root.join("images/base")).unwrap();
+            fs::create_dir_all(root.join("scripts")).unwrap();
+            fs::write(root.join("scripts/build.sh"), "echo build").unwrap();
+            fs::write(
+                root.join("images/base/recipe.toml"),
+                "inputs = [\"../../scripts/build.sh\"]\n",
+            )
+            .unwrap();
+            fs::write(root.join("images/base/packages.txt"), "iproute2\n").unwrap();
+            let h = Recipes::load(&root.join("images"))
+                .unwrap()
+                .hash("base")
+                .unwrap();
+            (t, h)
+        };
+        let (_a, ha) = make();
+        let (_b, hb) = make();
+        assert_eq!(ha, hb);
     }
 }
