@@ -146,7 +146,13 @@ fn list_needs_no_docker_and_names_every_case() {
 #[ignore = "needs a Docker engine: run ci/test"]
 fn a_missing_image_is_an_infrastructure_error_and_nothing_is_pulled() {
     let out = ordeal()
-        .args(["run", "--image", "workload=ordeal-missing/none:0"])
+        .args([
+            "run",
+            "--suite",
+            "smoke",
+            "--image",
+            "workload=ordeal-missing/none:0",
+        ])
         .output()
         .unwrap();
     assert_one_line(
