@@ -6,11 +6,13 @@
 //!
 //! # Known limitations
 //! - `smoke` exercises the container runtime and the faults against real containers;
-//!   `kubernetes` runs real Kubernetes 1.35.4. The Mesos suites arrive with their backend.
+//!   `kubernetes` runs real Kubernetes 1.35.4; `mesos` runs real Apache Mesos 1.11.0 (no task
+//!   cases yet: they need ordeal's command executor).
 //! - The `conformance` profile does not yet switch the clusters to the components' default
 //!   timings: it runs the same cases as `smoke`.
 
 pub mod kubernetes;
+pub mod mesos;
 pub mod profiles;
 pub mod smoke;
 
@@ -20,6 +22,7 @@ use ordeal::run::Case;
 pub fn catalog() -> Vec<Case> {
     let mut cases = smoke::cases();
     cases.extend(kubernetes::cases());
+    cases.extend(mesos::cases());
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     cases
 }

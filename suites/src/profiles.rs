@@ -18,7 +18,7 @@ pub const PROFILES: &[Profile] = &[
     Profile {
         name: "smoke",
         description: "fast subset of every suite (minutes): the default, for CI gating",
-        suites: &["smoke", "kubernetes"],
+        suites: &["smoke", "kubernetes", "mesos"],
         properties: &[
             ("timings", "fast"),
             ("node-monitor-grace-period", "10s"),
@@ -28,7 +28,7 @@ pub const PROFILES: &[Profile] = &[
     Profile {
         name: "conformance",
         description: "every conformance check with the components' default timings, for certification",
-        suites: &["smoke", "kubernetes"],
+        suites: &["smoke", "kubernetes", "mesos"],
         properties: &[("timings", "component defaults")],
     },
 ];

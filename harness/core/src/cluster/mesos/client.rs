@@ -368,10 +368,15 @@ impl Scheduler {
     ) -> Result<(Self, SchedulerEvents), MesosError> {
         let http = http_client();
         let url = format!("{}/api/v1/scheduler", base.trim_end_matches('/'));
+        let mut call = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}});
+        // Re-subscribing (after a failover) repeats the id at the top level, as Mesos requires.
+        if let Some(id) = &info.id {
+            call["framework_id"] = json!(id);
+        }
         let resp = http
             .post(&url)
             .header("Accept", "application/json")
-            .json(&json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}}))
+            .json(&call)
             .send()
             .await
             .map_err(|e| MesosError::Unreachable {

@@ -1,5 +1,6 @@
-//! Apache Mesos 1.11: typed v1 API messages and clients for the operator API (`/api/v1`) and
-//! the scheduler API (`/api/v1/scheduler`).
+//! Apache Mesos 1.11: a cluster of the real master and agent (from PyPI's binary, see
+//! `fixtures/mesos/`) in containers, and typed v1 API clients for the operator API
+//! (`/api/v1`) and the scheduler API (`/api/v1/scheduler`).
 //!
 //! Messages are serde types named after `include/mesos/v1/*.proto` (protobuf JSON mapping):
 //! enums are their proto names (`TASK_RUNNING`), unknown fields are ignored so a newer master
@@ -11,7 +12,9 @@
 
 pub mod api;
 mod client;
+mod cluster;
 mod recordio;
 
-pub use client::{MesosError, Operator, Scheduler, SchedulerEvents};
+pub use client::{MesosError, Operator, Scheduler, SchedulerEvents, Task, Tasks};
+pub use cluster::{AGENT_RESOURCES, MesosCluster};
 pub use recordio::RecordIo;

@@ -1,0 +1,188 @@
+//! The Mesos cases.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use ordeal::{
+    check::{CaseError, Observed, eventually},
+    cluster::mesos::{
+        MesosCluster, Scheduler,
+        api::{EventType, FrameworkInfo, scalar_sum},
+    },
+    run::{Case, CaseCtx},
+};
+
+const IMAGES: &[&str] = &["mesos", "zookeeper"];
+const POLL: Duration = Duration::from_millis(300);
+
+/// Every Mesos case.
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "mesos::offers::subscribed_framework_is_offered_every_agents_resources",
+            "a framework that subscribes is offered, within seconds, the unreserved cpus and mem every agent advertises",
+            offers,
+        )
+        .control("the agents advertise 0.5 cpus instead of 2"),
+        Case::new(
+            "mesos::failover::killing_the_leader_elects_a_new_one_and_the_framework_reregisters",
+            "with 3 masters, SIGKILL of the leader elects another master within zk_session_timeout + 30 s, every agent re-registers, and the framework re-subscribes with its id",
+            failover,
+        )
+        .control("the kill is aimed at a standby master"),
+    ]
+    .into_iter()
+    .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)))
+    .collect()
+}
+
+fn framework(failover_timeout: f64) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "root".into(),
+        name: "ordeal".into(),
+        id: None,
+        roles: vec![],
+        failover_timeout: Some(failover_timeout),
+        checkpoint: Some(true),
+        capabilities: vec![],
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> CaseError {
+    CaseError::Infra(e.to_string())
+}
+
+async fn offers(ctx: CaseCtx) -> Result<(), CaseError> {
+    let resources = if ctx.negative_control() {
+        "cpus:0.5;mem:1024;disk:4096"
+    } else {
+        "cpus:2;mem:1024;disk:4096"
+    };
+    let cluster = MesosCluster::start_with(&ctx, 1, 2, resources).await?;
+    let url = leader_url(&cluster).await?;
+    let (_sched, mut events) = Scheduler::subscribe(&url, &framework(0.0))
+        .await
+        .map_err(failed)?;
+    ctx.step("framework subscribed");
+    let mut per_agent: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    let window = Duration::from_secs(15);
+    let got = tokio::time::timeout(window, async {
+        while per_agent.len() < 2 {
+            match events.next().await {
+                Ok(Some(e)) if e.kind == EventType::Offers => {
+                    for o in e.offers.map(|o| o.offers).unwrap_or_default() {
+                        let r = &o.resources;
+                        per_agent.insert(
+                            o.agent_id.value.clone(),
+                            (scalar_sum(r, "cpus"), scalar_sum(r, "mem")),
+                        );
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+    })
+    .await;
+    let seen = format!("{per_agent:?}");
+    if got.is_err() && per_agent.len() < 2 {
+        return Err(CaseError::failed(format!(
+            "expected offers from both agents within {window:?}; got {seen}"
+        )));
+    }
+    for (agent, (cpus, mem)) in &per_agent {
+        if (*cpus - 2.0).abs() > 1e-6 || (*mem - 1024.0).abs() > 1e-6 {
+            return Err(CaseError::failed(format!(
+                "expected agent {agent} to be offered cpus 2 and mem 1024 (what it advertises); offered cpus {cpus}, mem {mem}"
+            )));
+        }
+    }
+    ctx.check_passed("both agents' cpus:2 and mem:1024 offered");
+    Ok(())
+}
+
+async fn leader_url(cluster: &MesosCluster) -> Result<String, CaseError> {
+    let (i, _) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    Ok(cluster.masters[i].1.clone())
+}
+
+async fn failover(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 3, 2).await?;
+    let (old, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    let session = op
+        .flag("zk_session_timeout")
+        .await
+        .map_err(failed)?
+        .unwrap_or_else(|| "10secs".into());
+    let session =
+        ordeal::cluster::mesos::api::parse_duration(&session).unwrap_or(Duration::from_secs(10));
+    let window = session + Duration::from_secs(30);
+    ctx.step(format!(
+        "leader is master{}; live zk_session_timeout {session:?}; window {window:?}",
+        old + 1
+    ));
+    let (sched, _events) = Scheduler::subscribe(&cluster.masters[old].1, &framework(300.0))
+        .await
+        .map_err(failed)?;
+    let framework_id = sched.framework_id.clone();
+    ctx.step(format!("framework {} subscribed", framework_id.value));
+
+    let victim = if ctx.negative_control() {
+        (old + 1) % 3
+    } else {
+        old
+    };
+    cluster.masters[victim].0.kill("SIGKILL").await?;
+    ctx.fault_injected("kill", &format!("master{}", victim + 1));
+
+    let new = eventually("another master to lead", window, POLL, || async {
+        Ok(match cluster.leader().await {
+            Some((i, _)) if i != old => Observed::Holds(i),
+            Some((i, _)) => Observed::Not(format!("master{} still leads", i + 1)),
+            None => Observed::Not("no leader".into()),
+        })
+    })
+    .await?;
+    ctx.check_passed(&format!("master{} leads", new + 1));
+    eventually(
+        "both agents to re-register with the new leader",
+        Duration::from_secs(60),
+        POLL,
+        || async {
+            let agents = cluster.agents().await?;
+            let active = agents.iter().filter(|a| a.active).count();
+            Ok(if active == 2 {
+                Observed::Holds(())
+            } else {
+                Observed::Not(format!("{active} active agents"))
+            })
+        },
+    )
+    .await?;
+    ctx.check_passed("agents re-registered");
+    let mut info = framework(300.0);
+    info.id = Some(framework_id.clone());
+    let url = cluster.masters[new].1.clone();
+    let (again, _events) = eventually(
+        "the framework to re-subscribe with its id",
+        Duration::from_secs(30),
+        POLL,
+        || {
+            let (url, info) = (url.clone(), info.clone());
+            async move {
+                Ok(match Scheduler::subscribe(&url, &info).await {
+                    Ok(s) => Observed::Holds(s),
+                    Err(e) => Observed::Not(e.to_string()),
+                })
+            }
+        },
+    )
+    .await?;
+    if again.framework_id != framework_id {
+        return Err(CaseError::failed(format!(
+            "expected the framework to keep id {}; the new leader gave {}",
+            framework_id.value, again.framework_id.value
+        )));
+    }
+    ctx.check_passed("framework re-subscribed with its id");
+    Ok(())
+}
