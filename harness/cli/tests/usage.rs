@@ -37,7 +37,11 @@ fn unknown_profile_is_a_usage_error() {
 #[test]
 fn unknown_suite_is_a_usage_error() {
     let out = ordeal().args(["run", "--suite", "nope"]).output().unwrap();
-    assert_one_line(&out, 2, "unknown suite `nope` (known: kubernetes, smoke");
+    assert_one_line(
+        &out,
+        2,
+        "unknown suite `nope` (known: kubernetes, mesos, smoke",
+    );
 }
 
 #[test]
