@@ -102,9 +102,12 @@ async fn a_panicking_case_is_an_error_and_its_containers_are_removed() {
         profile: "selftest".into(),
         seed: 1,
         report_dir: dir.path().to_owned(),
+        // The nested runner's own "test result: FAILED" line goes to a file, not this test's
+        // output, where CI log readers could take it for this suite's result.
         libtest: libtest_mimic::Arguments {
             test_threads: Some(1),
             quiet: true,
+            logfile: Some(dir.path().join("libtest.log").display().to_string()),
             ..Default::default()
         },
         negative_controls: false,
