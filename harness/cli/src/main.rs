@@ -68,12 +68,14 @@ Examples:
   ordeal run kill                              only cases whose name contains `kill`
   ordeal run --skip pause --seed 42            skip some, fix the seed
   ordeal run --negative-controls               check that every check can fail
+  ordeal run --retries 2                       rerun failed cases; passes on a retry are FLAKY
   ordeal run --image workload=busybox:1.36     use an image from your registry (present locally)
 
 Reports go to <report-dir>/<run id>/ (junit.xml, run.json, logs/ of failed cases);
 <report-dir>/latest points at the newest run.
 
-Exit codes: 0 passed, 1 a case failed, 2 usage error, 3 infrastructure error.";
+Exit codes: 0 passed (flaky cases included, listed in the summary), 1 a case failed, 2 usage
+error, 3 infrastructure error.";
 
 #[derive(Debug, Args)]
 struct RunArgs {
@@ -93,6 +95,12 @@ struct RunArgs {
     /// passes only if the check fails.
     #[arg(long)]
     negative_controls: bool,
+    /// Run a failed case up to N more times. One that then passes is reported FLAKY (JUnit
+    /// `flakyFailure`, outcome `flaky` in run.json), never as a plain pass; one that fails every
+    /// attempt keeps its failure, with the earlier attempts as `rerunFailure`. Negative controls
+    /// are never retried.
+    #[arg(long, value_name = "N", default_value_t = 0, env = "ORDEAL_RETRIES")]
+    retries: u32,
     /// Use NAME=REFERENCE instead of a built image (the image must be present locally).
     #[arg(long = "image", value_name = "NAME=REF")]
     images: Vec<String>,
@@ -400,6 +408,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
         report_dir: args.report_dir.clone(),
         libtest,
         negative_controls: args.negative_controls,
+        retries: args.retries,
         images,
         properties: profile
             .properties
@@ -412,13 +421,25 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     };
     let count = |o| summary.cases.iter().filter(|c| c.outcome == o).count();
     use ordeal::run::Outcome;
-    let (passed, failed, errors) = (
+    let (passed, failed, errors, flaky) = (
         count(Outcome::Passed),
         count(Outcome::Failed),
         count(Outcome::Error),
+        count(Outcome::Flaky),
     );
     println!();
-    println!("ordeal: {passed} passed, {failed} failed, {errors} errors");
+    if flaky > 0 {
+        println!("ordeal: {passed} passed, {failed} failed, {errors} errors, {flaky} flaky");
+        for c in summary.cases.iter().filter(|c| c.outcome == Outcome::Flaky) {
+            println!(
+                "  FLAKY {} ({} failed attempt(s) before it passed)",
+                c.name,
+                c.attempts.len()
+            );
+        }
+    } else {
+        println!("ordeal: {passed} passed, {failed} failed, {errors} errors");
+    }
     println!(
         "reports: {}/junit.xml and run.json (also {}/latest)",
         summary.dir.display(),

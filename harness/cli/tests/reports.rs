@@ -7,9 +7,22 @@ use std::path::Path;
 
 use common::{labelled, ordeal, stderr, stdout};
 
+/// Validates `xml` against the common JUnit schema (Jenkins xunit's junit-10.xsd, fetched by
+/// `ci/junit-xsd`) and reads it with junitparser, a real consumer.
 fn junitparser(xml: &Path) -> String {
+    let xsd = std::env::var("ORDEAL_JUNIT_XSD").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/ordeal/junit-10.xsd",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        Path::new(&xsd).is_file(),
+        "JUnit schema missing at {xsd}: run ci/junit-xsd (ci/test does)"
+    );
     let script = r#"
-import sys, junitparser
+import sys, junitparser, xmlschema
+xmlschema.XMLSchema(sys.argv[2]).validate(sys.argv[1])
 xml = junitparser.JUnitXml.fromfile(sys.argv[1])
 for suite in xml:
     for case in suite:
@@ -21,11 +34,12 @@ for suite in xml:
         .arg("-c")
         .arg(script)
         .arg(xml)
+        .arg(&xsd)
         .output()
         .expect("python3");
     assert!(
         out.status.success(),
-        "junitparser failed: {}",
+        "schema validation or junitparser failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -113,6 +113,7 @@ async fn a_panicking_case_is_an_error_and_its_containers_are_removed() {
         negative_controls: false,
         images: ImageSet::new(&recipes, &[]).unwrap(),
         properties: vec![],
+        retries: 0,
     };
     let summary = ordeal::run::run(vec![case], opts).await.unwrap().unwrap();
     assert_eq!(summary.status, ExitStatus::Infra);
@@ -201,4 +202,152 @@ async fn files_volumes_and_streamed_stdin_reach_the_container() {
 
     c.remove().await.unwrap();
     cleanup::remove_run(&engine, &run, None).await.unwrap();
+}
+
+/// Validates `xml` against the common JUnit schema (ci/junit-xsd fetches it) and reads it with
+/// junitparser's xunit2 model; prints `name<TAB>kind<TAB>flaky<TAB>reruns` per case.
+fn junit_consumers(xml: &std::path::Path) -> String {
+    let xsd = std::env::var("ORDEAL_JUNIT_XSD").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/ordeal/junit-10.xsd",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        std::path::Path::new(&xsd).is_file(),
+        "JUnit schema missing at {xsd}: run ci/junit-xsd (ci/test does)"
+    );
+    let script = r#"
+import sys, xmlschema
+from junitparser.xunit2 import JUnitXml
+xmlschema.XMLSchema(sys.argv[2]).validate(sys.argv[1])
+for suite in JUnitXml.fromfile(sys.argv[1]):
+    props = {p.name: p.value for p in suite.properties()}
+    assert "ordeal.seed" in props, props
+    for case in suite:
+        kind = ",".join(type(r).__name__ for r in case.result) or "passed"
+        print(case.name, kind, case.is_flaky, len(case.rerun_failures()) + len(case.rerun_errors()), sep="\t")
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(xml)
+        .arg(&xsd)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "schema or consumer refused {}: {}",
+        xml.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn retries_report_a_case_that_passes_late_as_flaky_and_one_that_never_passes_as_failed() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    let image = workload();
+    let tries = Arc::new(AtomicUsize::new(0));
+    let t = tries.clone();
+    // Test doubles of the runner's retry logic: each starts a real container, then decides.
+    let flaky = Case::new(
+        "selftest::passes_on_second_attempt",
+        "test double: fails its first attempt only",
+        move |ctx| {
+            let (image, t) = (image.clone(), t.clone());
+            async move {
+                let c = ctx
+                    .start(ContainerSpec::new("probe", image, "workload").shell("exec sleep 600"))
+                    .await?;
+                let out = c.sh("echo up").await?;
+                if t.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(CaseError::failed(format!(
+                        "expected a second look; observed {}",
+                        out.stdout.trim()
+                    )));
+                }
+                Ok(())
+            }
+        },
+    );
+    let never = Case::new(
+        "selftest::always_fails",
+        "test double: fails every attempt",
+        |_ctx| async {
+            Err(CaseError::failed(
+                "expected nothing; observed a test double",
+            ))
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let recipes = Recipes::load(&default_recipes_dir()).unwrap();
+    let opts = RunOptions {
+        profile: "selftest".into(),
+        seed: 3,
+        report_dir: dir.path().to_owned(),
+        libtest: libtest_mimic::Arguments {
+            test_threads: Some(1),
+            quiet: true,
+            logfile: Some(dir.path().join("libtest.log").display().to_string()),
+            ..Default::default()
+        },
+        negative_controls: false,
+        images: ImageSet::new(&recipes, &[]).unwrap(),
+        properties: vec![("node-monitor-grace-period".into(), "8s".into())],
+        retries: 2,
+    };
+    let summary = ordeal::run::run(vec![flaky, never], opts)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        summary.status,
+        ExitStatus::Failed,
+        "the failed case decides"
+    );
+    let by = |n: &str| summary.cases.iter().find(|c| c.name == n).unwrap();
+    let f = by("selftest::passes_on_second_attempt");
+    assert_eq!(f.outcome, Outcome::Flaky, "never a plain pass");
+    assert_eq!(f.attempts.len(), 1);
+    assert_eq!(
+        tries.load(Ordering::SeqCst),
+        2,
+        "stopped retrying once it passed"
+    );
+    let n = by("selftest::always_fails");
+    assert_eq!(n.outcome, Outcome::Failed);
+    assert_eq!(n.attempts.len(), 2, "1 + 2 retries");
+
+    let parsed = junit_consumers(&dir.path().join("latest/junit.xml"));
+    assert!(
+        parsed.contains("selftest::passes_on_second_attempt\tpassed\tTrue\t0"),
+        "{parsed}"
+    );
+    assert!(
+        parsed.contains("selftest::always_fails\tFailure\tFalse\t2"),
+        "{parsed}"
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("latest/run.json")).unwrap())
+            .unwrap();
+    let outcomes: Vec<&str> = run["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap())
+        .collect();
+    assert!(
+        outcomes.contains(&"flaky") && outcomes.contains(&"failed"),
+        "{outcomes:?}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("latest/index.html")).unwrap();
+    assert!(
+        html.contains("1 flaky") && html.contains("attempt 1 failed"),
+        "HTML says so"
+    );
 }

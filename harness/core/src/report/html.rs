@@ -27,19 +27,15 @@ pub fn escape(s: &str) -> String {
 }
 
 fn outcome_word(c: &CaseRecord) -> &'static str {
-    match c.outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-        Outcome::Error => "error",
-    }
+    c.outcome.word()
 }
 
 const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%;margin:.5em 0} th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #eee;vertical-align:top}
-th{background:#f6f6f6} .passed{color:#176f2c;font-weight:600} .failed{color:#b3261e;font-weight:600} .error{color:#8a5a00;font-weight:600}
-.badge{display:inline-block;padding:.1em .6em;border-radius:1em;color:#fff} .b-passed{background:#2e7d32} .b-failed{background:#c62828} .b-error{background:#b26a00}
+th{background:#f6f6f6} .passed{color:#176f2c;font-weight:600} .failed{color:#b3261e;font-weight:600} .error{color:#8a5a00;font-weight:600} .flaky{color:#6a1b9a;font-weight:600}
+.badge{display:inline-block;padding:.1em .6em;border-radius:1em;color:#fff} .b-passed{background:#2e7d32} .b-failed{background:#c62828} .b-error{background:#b26a00} .b-flaky{background:#6a1b9a}
 .msg{font-family:ui-monospace,monospace;white-space:pre-wrap;background:#fff4f4;border-left:3px solid #c62828;padding:.5em}
 .meta td:first-child{color:#666;width:14em} svg{background:#fafafa;border:1px solid #eee} .mono{font-family:ui-monospace,monospace;font-size:12px}
 .legend span{margin-right:1.2em} .k-fault{color:#c62828} .k-check{color:#2e7d32} .k-step{color:#555}
@@ -58,10 +54,13 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
             .count(),
         cases.iter().filter(|c| c.outcome == Outcome::Error).count(),
     );
+    let flaky = cases.iter().filter(|c| c.outcome == Outcome::Flaky).count();
     let verdict = if errors > 0 {
         "error"
     } else if failed > 0 {
         "failed"
+    } else if flaky > 0 {
+        "flaky"
     } else {
         "passed"
     };
@@ -73,7 +72,7 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
     );
     let _ = write!(
         o,
-        "<h1>ordeal run {} <span class=\"badge b-{verdict}\">{verdict}</span></h1><p>{passed} passed, {failed} failed, {errors} errors in {:.1} s</p>",
+        "<h1>ordeal run {} <span class=\"badge b-{verdict}\">{verdict}</span></h1><p>{passed} passed, {failed} failed, {errors} errors, {flaky} flaky in {:.1} s</p>",
         escape(&meta.run_id),
         meta.duration_s
     );
@@ -139,6 +138,16 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
                 o,
                 "<p><b>{label}</b></p><div class=\"msg\">{}</div>",
                 escape(m)
+            );
+        }
+        for a in &c.attempts {
+            let _ = write!(
+                o,
+                "<p><b>attempt {} {}</b> after {:.1} s</p><div class=\"msg\">{}</div>",
+                a.attempt,
+                a.outcome.word(),
+                a.duration_s,
+                escape(a.message.as_deref().unwrap_or(""))
             );
         }
         o.push_str(&svg_timeline(&events));
@@ -328,6 +337,7 @@ mod tests {
             message: Some("expected <gone>; observed still served".into()),
             negative_control: false,
             logs: vec!["/r/logs/smoke.kill.x/server.log".into()],
+            attempts: vec![],
         }];
         let page = html(&meta, &cases, &timeline);
         assert!(page.contains("badge b-failed\">failed"), "run verdict");

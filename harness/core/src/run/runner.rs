@@ -38,6 +38,9 @@ pub struct RunOptions {
     pub images: ImageSet,
     /// Timings and settings the profile changed, recorded in the reports.
     pub properties: Vec<(String, String)>,
+    /// How many times a failed case is run again (not negative controls). A case that passes
+    /// on a retry is [`Outcome::Flaky`], never a plain pass.
+    pub retries: u32,
 }
 
 /// How one case ended.
@@ -50,6 +53,33 @@ pub enum Outcome {
     Failed,
     /// The harness or environment broke.
     Error,
+    /// The check held only on a retry: earlier attempts failed (see [`CaseRecord::attempts`]).
+    Flaky,
+}
+
+impl Outcome {
+    /// The word used in reports and the timeline.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Error => "error",
+            Outcome::Flaky => "flaky",
+        }
+    }
+}
+
+/// An attempt of a case that did not pass and was retried.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// 1 for the first run of the case.
+    pub attempt: u32,
+    /// [`Outcome::Failed`] or [`Outcome::Error`].
+    pub outcome: Outcome,
+    /// Wall time in seconds.
+    pub duration_s: f64,
+    /// Failure or error message.
+    pub message: Option<String>,
 }
 
 /// The record of one case, as written to `run.json` and JUnit.
@@ -67,8 +97,12 @@ pub struct CaseRecord {
     pub message: Option<String>,
     /// Whether this was the negative control of the case.
     pub negative_control: bool,
-    /// Logs saved for a failed case.
+    /// Logs saved for a failed case (of every attempt).
     pub logs: Vec<String>,
+    /// Earlier attempts that failed, when the case was retried (`--retries`); the record's own
+    /// outcome, duration and message are those of the last attempt.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
 }
 
 /// The result of a whole run.
@@ -184,22 +218,66 @@ pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary
             let handle = handle.clone();
             let logs_dir = dir.join("logs");
             let (seed, negative) = (opts.seed, opts.negative_controls);
+            let retries = if negative { 0 } else { opts.retries };
             let name = trial_name(&case, negative);
             let kind = case.suite.clone();
             Trial::test(name, move || {
                 let (engine, run_id, images, timeline) = ctx_parts;
-                let ctx = CaseCtx::new(
-                    &case.name,
-                    engine,
-                    run_id,
-                    images,
-                    timeline,
-                    case_rng(seed, &case.name),
-                    negative,
-                );
-                let record = handle.block_on(run_one(&case, ctx, &logs_dir));
+                let mut attempts = Vec::new();
+                let mut logs = Vec::new();
+                let mut attempt = 1;
+                let record = loop {
+                    let ctx = CaseCtx::new(
+                        &case.name,
+                        engine.clone(),
+                        run_id.clone(),
+                        images.clone(),
+                        timeline.clone(),
+                        case_rng(seed, &case.name),
+                        negative,
+                    );
+                    let dir = if attempt == 1 {
+                        logs_dir.clone()
+                    } else {
+                        logs_dir.join(format!("attempt-{attempt}"))
+                    };
+                    let mut record = handle.block_on(run_one(&case, ctx, &dir));
+                    logs.append(&mut record.logs);
+                    if record.outcome == Outcome::Passed || attempt > retries {
+                        record.logs = std::mem::take(&mut logs);
+                        break record;
+                    }
+                    attempts.push(Attempt {
+                        attempt,
+                        outcome: record.outcome,
+                        duration_s: record.duration_s,
+                        message: record.message.clone(),
+                    });
+                    attempt += 1;
+                    timeline.record(
+                        &case.name,
+                        RunEvent::Step {
+                            message: format!(
+                                "retrying (attempt {attempt} of {}) after: {}",
+                                retries + 1,
+                                record.message.as_deref().unwrap_or(record.outcome.word())
+                            ),
+                        },
+                    );
+                };
+                let mut record = record;
+                if record.outcome == Outcome::Passed && !attempts.is_empty() {
+                    record.outcome = Outcome::Flaky;
+                    record.message = Some(format!(
+                        "flaky: passed on attempt {attempt} of {}; attempt 1 {}: {}",
+                        retries + 1,
+                        attempts[0].outcome.word(),
+                        attempts[0].message.as_deref().unwrap_or("")
+                    ));
+                }
+                record.attempts = attempts;
                 let verdict = match record.outcome {
-                    Outcome::Passed => Ok(()),
+                    Outcome::Passed | Outcome::Flaky => Ok(()),
                     Outcome::Failed | Outcome::Error => {
                         Err(Failed::from(record.message.clone().unwrap_or_default()))
                     }
@@ -326,13 +404,8 @@ async fn run_one(case: &Case, ctx: CaseCtx, logs_dir: &std::path::Path) -> CaseR
         ),
     };
     let logs = ctx.finish(outcome != Outcome::Passed, logs_dir).await;
-    let word = match outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-        Outcome::Error => "error",
-    };
     ctx.record(RunEvent::CaseFinished {
-        outcome: word.into(),
+        outcome: outcome.word().into(),
         message: message.clone(),
     });
     CaseRecord {
@@ -343,6 +416,7 @@ async fn run_one(case: &Case, ctx: CaseCtx, logs_dir: &std::path::Path) -> CaseR
         message,
         negative_control: negative,
         logs,
+        attempts: Vec::new(),
     }
 }
 
