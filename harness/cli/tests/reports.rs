@@ -8,7 +8,7 @@ use std::path::Path;
 use common::{labelled, ordeal, stderr, stdout};
 
 /// Validates `xml` against the common JUnit schema (Jenkins xunit's junit-10.xsd, fetched by
-/// `ci/junit-xsd`) and reads it with junitparser, a real consumer.
+/// `ci/test-deps`) and reads it with junitparser, a real consumer.
 fn junitparser(xml: &Path) -> String {
     let xsd = std::env::var("ORDEAL_JUNIT_XSD").unwrap_or_else(|_| {
         format!(
@@ -18,7 +18,7 @@ fn junitparser(xml: &Path) -> String {
     });
     assert!(
         Path::new(&xsd).is_file(),
-        "JUnit schema missing at {xsd}: run ci/junit-xsd (ci/test does)"
+        "JUnit schema missing at {xsd}: run ci/test-deps (ci/test does)"
     );
     let script = r#"
 import sys, junitparser, xmlschema

@@ -282,3 +282,70 @@ fn a_closed_stdout_ends_quietly_without_a_panic() {
     let out = child.wait_with_output().unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+/// Parses a YAML file with PyYAML (a real parser) and returns it as JSON.
+fn yaml(path: &str) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(path),
+        )
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{path} does not parse: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs python3 with PyYAML: run ci/test-deps (ci/test does)"]
+fn the_example_pipelines_parse_and_publish_junit_and_the_run_folder() {
+    let gh = yaml("ci/examples/github-actions.yml");
+    let steps = gh["jobs"]["smoke"]["steps"]
+        .as_array()
+        .expect("jobs.smoke.steps");
+    for s in steps {
+        assert!(
+            s.get("run").is_some() != s.get("uses").is_some(),
+            "a step has exactly one of run/uses: {s}"
+        );
+    }
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(
+        runs.iter().any(|r| r.contains("--partition \"slice:")),
+        "{runs:?}"
+    );
+    assert!(runs.iter().any(|r| r.contains("ordeal clean")), "{runs:?}");
+    let shards = gh["jobs"]["smoke"]["strategy"]["matrix"]["shard"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        runs.iter().any(|r| r.contains(&format!("/{shards}\""))),
+        "the slice count matches the matrix ({shards}): {runs:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["with"]["report_paths"] == "reports/latest/junit.xml"),
+        "JUnit published"
+    );
+
+    let gl = yaml("ci/examples/gitlab-ci.yml");
+    let job = &gl["ordeal-smoke"];
+    assert_eq!(gl["stages"][0], job["stage"], "the job's stage is declared");
+    assert!(job["script"].as_array().is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        job["artifacts"]["reports"]["junit"],
+        "reports/latest/junit.xml"
+    );
+    assert_eq!(job["artifacts"]["when"], "always");
+}

@@ -204,7 +204,7 @@ async fn files_volumes_and_streamed_stdin_reach_the_container() {
     cleanup::remove_run(&engine, &run, None).await.unwrap();
 }
 
-/// Validates `xml` against the common JUnit schema (ci/junit-xsd fetches it) and reads it with
+/// Validates `xml` against the common JUnit schema (ci/test-deps fetches it) and reads it with
 /// junitparser's xunit2 model; prints `name<TAB>kind<TAB>flaky<TAB>reruns` per case.
 fn junit_consumers(xml: &std::path::Path) -> String {
     let xsd = std::env::var("ORDEAL_JUNIT_XSD").unwrap_or_else(|_| {
@@ -215,7 +215,7 @@ fn junit_consumers(xml: &std::path::Path) -> String {
     });
     assert!(
         std::path::Path::new(&xsd).is_file(),
-        "JUnit schema missing at {xsd}: run ci/junit-xsd (ci/test does)"
+        "JUnit schema missing at {xsd}: run ci/test-deps (ci/test does)"
     );
     let script = r#"
 import sys, xmlschema
