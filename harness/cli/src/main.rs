@@ -37,6 +37,9 @@ enum Command {
     /// Run suites: every case is a trial, selected like `cargo test` selects tests.
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+    /// Run a recorded run again: the same profile, seed and cases, read from its run.json.
+    #[command(after_help = REPLAY_HELP)]
+    Replay(ReplayArgs),
     /// Build and list the locally built images (no registry is ever used).
     #[command(subcommand)]
     Images(ImagesCommand),
@@ -69,6 +72,7 @@ Examples:
   ordeal run --skip pause --seed 42            skip some, fix the seed
   ordeal run --negative-controls               check that every check can fail
   ordeal run --retries 2                       rerun failed cases; passes on a retry are FLAKY
+  ordeal run --bundle                          also write reports/<run>.tar.gz (no credentials)
   ordeal run --image workload=busybox:1.36     use an image from your registry (present locally)
 
 Reports go to <report-dir>/<run id>/ (junit.xml, run.json, logs/ of failed cases);
@@ -76,6 +80,33 @@ Reports go to <report-dir>/<run id>/ (junit.xml, run.json, logs/ of failed cases
 
 Exit codes: 0 passed (flaky cases included, listed in the summary), 1 a case failed, 2 usage
 error, 3 infrastructure error.";
+
+const REPLAY_HELP: &str = "\
+Examples:
+  ordeal replay reports/latest/run.json        the newest run again, same seed and cases
+  ordeal replay run.json --bundle              from an unpacked evidence bundle, with a new one
+
+Only the random choices repeat (targets, tokens, fault schedules); the timing of the system under
+test is its own. A recorded image that differs from the current recipe's is reported, and the
+current one is used.
+
+Exit codes: as `ordeal run`; 2 if the file is not a run.json or names a case ordeal lacks.";
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The `run.json` of the run to repeat (in `reports/<run>/` or an evidence bundle).
+    #[arg(value_name = "RUN_JSON")]
+    run_json: PathBuf,
+    /// Where the new run's folder goes.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    report_dir: PathBuf,
+    /// Also write the evidence bundle `<report-dir>/<run>.tar.gz`.
+    #[arg(long)]
+    bundle: bool,
+    /// Retries of failed cases, as for `ordeal run`.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+}
 
 #[derive(Debug, Args)]
 struct RunArgs {
@@ -101,6 +132,13 @@ struct RunArgs {
     /// are never retried.
     #[arg(long, value_name = "N", default_value_t = 0, env = "ORDEAL_RETRIES")]
     retries: u32,
+    /// Also write the evidence bundle `<report-dir>/<run>.tar.gz`: JUnit, run.json, the HTML
+    /// report, the logs and REPRODUCE.txt, with every credential redacted.
+    #[arg(long)]
+    bundle: bool,
+    /// Exactly these cases (set by `ordeal replay`).
+    #[arg(skip)]
+    only: Vec<String>,
     /// Use NAME=REFERENCE instead of a built image (the image must be present locally).
     #[arg(long = "image", value_name = "NAME=REF")]
     images: Vec<String>,
@@ -258,6 +296,7 @@ fn init_tracing(verbose: u8) {
 async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
     match command {
         Command::Run(args) => run(args).await,
+        Command::Replay(args) => replay(args).await,
         Command::Images(ImagesCommand::Build {
             names,
             profile,
@@ -390,6 +429,20 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     if let Some(p) = args.partition {
         cases = p.select(cases, |c| c.name.as_str());
     }
+    if !args.only.is_empty() {
+        if let Some(missing) = args
+            .only
+            .iter()
+            .find(|n| !cases.iter().any(|c| &c.name == *n))
+        {
+            return Err(Error::usage(format!(
+                "case `{missing}` of the recorded run is not in profile `{}` of this ordeal \
+                 (renamed or removed?)",
+                profile.name
+            )));
+        }
+        cases.retain(|c| args.only.contains(&c.name));
+    }
     let recipes = Recipes::load(&default_recipes_dir())?;
     let images = ImageSet::new(&recipes, &args.images)?;
     let seed = args.seed.unwrap_or_else(random_seed);
@@ -448,7 +501,107 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     if summary.status != ExitStatus::Passed {
         println!("note: rerun with --seed {seed} to reproduce the same random choices");
     }
+    if args.bundle {
+        let reproduce = format!(
+            "ordeal {} run {}: profile {}, seed {}, exit code {}\n\n\
+             Run the same cases with the same seed (from the folder this bundle unpacks to):\n  \
+             ordeal replay {}/run.json\n\nwhich is:\n  ordeal run --profile {} --seed {}{} \
+             --exact <each case of run.json>\n",
+            env!("CARGO_PKG_VERSION"),
+            summary.run,
+            profile.name,
+            seed,
+            summary.status as u8,
+            summary.run,
+            profile.name,
+            seed,
+            if args.negative_controls {
+                " --negative-controls"
+            } else {
+                ""
+            }
+        );
+        let (path, redacted) = ordeal::report::write_bundle(&summary.dir, &reproduce)?;
+        println!(
+            "bundle: {} ({redacted} credential value(s) redacted)",
+            path.display()
+        );
+    }
     Ok(summary.status)
+}
+
+/// The fields of a run.json that a replay needs.
+#[derive(serde::Deserialize)]
+struct Recorded {
+    run_id: String,
+    seed: u64,
+    profile: String,
+    #[serde(default)]
+    negative_controls: bool,
+    #[serde(default)]
+    images: Vec<(String, String)>,
+    cases: Vec<RecordedCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordedCase {
+    name: String,
+}
+
+async fn replay(args: ReplayArgs) -> Result<ExitStatus, Error> {
+    let text = std::fs::read_to_string(&args.run_json)
+        .map_err(|e| Error::usage(format!("cannot read `{}`: {e}", args.run_json.display())))?;
+    let rec: Recorded = serde_json::from_str(&text).map_err(|e| {
+        Error::usage(format!(
+            "`{}` is not an ordeal run.json: {e}",
+            args.run_json.display()
+        ))
+    })?;
+    if rec.cases.is_empty() {
+        return Err(Error::usage(format!(
+            "`{}` records no case to replay",
+            args.run_json.display()
+        )));
+    }
+    let recipes = Recipes::load(&default_recipes_dir())?;
+    for (name, recorded) in &rec.images {
+        if let Ok(current) = recipes.reference(name)
+            && &current != recorded
+        {
+            eprintln!(
+                "[ordeal] note: image {name} was {recorded} in run {}, is {current} now \
+                 (its recipe changed); using {current}",
+                rec.run_id
+            );
+        }
+    }
+    eprintln!(
+        "[ordeal] replaying run {}: profile {}, seed {}, {} case(s)",
+        rec.run_id,
+        rec.profile,
+        rec.seed,
+        rec.cases.len()
+    );
+    let mut only: Vec<String> = rec.cases.into_iter().map(|c| c.name).collect();
+    only.dedup();
+    run(RunArgs {
+        profile: rec.profile,
+        suites: Vec::new(),
+        seed: Some(rec.seed),
+        report_dir: args.report_dir,
+        negative_controls: rec.negative_controls,
+        retries: args.retries,
+        bundle: args.bundle,
+        only,
+        images: Vec::new(),
+        filter: None,
+        list: false,
+        skip: Vec::new(),
+        exact: false,
+        partition: None,
+        test_threads: 1,
+    })
+    .await
 }
 
 async fn clean(args: CleanArgs) -> Result<ExitStatus, Error> {

@@ -223,3 +223,71 @@ fn the_html_report_of_a_failing_run_renders_the_failure_and_its_timeline() {
     let size = std::fs::metadata(&png).unwrap().len();
     assert!(size > 20_000, "a real screenshot ({size} bytes)");
 }
+
+#[test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+fn a_bundle_holds_the_evidence_without_credentials_and_replays_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ordeal()
+        .args(["run", "--seed", "11", "--bundle", "--report-dir"])
+        .arg(dir.path())
+        .arg("smoke::exec")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let line = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("bundle: ").map(str::to_owned))
+        .expect("the bundle's path is printed");
+    let path = line.split(" (").next().unwrap();
+    assert!(path.ends_with(".tar.gz"), "{path}");
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap());
+    let mut names = Vec::new();
+    for e in tar::Archive::new(gz).entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().display().to_string();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut e, &mut text).unwrap();
+        for secret in ["PRIVATE KEY-----\n", "client-key-data: L", "Bearer ey"] {
+            assert!(!text.contains(secret), "{name} holds {secret:?}");
+        }
+        names.push(name.split_once('/').unwrap().1.to_owned());
+    }
+    for want in ["junit.xml", "run.json", "index.html", "REPRODUCE.txt"] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+
+    let run_json = dir.path().join("latest/run.json");
+    let first: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&run_json).unwrap()).unwrap();
+    let copy = dir.path().join("first-run.json");
+    std::fs::copy(&run_json, &copy).unwrap();
+    let out = ordeal()
+        .arg("replay")
+        .arg(&copy)
+        .arg("--report-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let again: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("latest/run.json")).unwrap())
+            .unwrap();
+    assert_ne!(again["run_id"], first["run_id"], "a new run");
+    assert_eq!(again["seed"], 11);
+    assert_eq!(again["profile"], first["profile"]);
+    assert_eq!(again["cases"][0]["name"], first["cases"][0]["name"]);
+    assert_eq!(again["cases"].as_array().unwrap().len(), 1);
+}

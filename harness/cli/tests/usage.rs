@@ -349,3 +349,28 @@ fn the_example_pipelines_parse_and_publish_junit_and_the_run_folder() {
     );
     assert_eq!(job["artifacts"]["when"], "always");
 }
+
+#[test]
+fn replay_refuses_a_file_that_is_not_a_run_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("run.json");
+    std::fs::write(&bad, "{\"seed\": \"twelve\"}").unwrap();
+    let out = ordeal().arg("replay").arg(&bad).output().unwrap();
+    assert_one_line(&out, 2, "is not an ordeal run.json");
+    let out = ordeal()
+        .args(["replay", "/nonexistent/run.json"])
+        .output()
+        .unwrap();
+    assert_one_line(&out, 2, "cannot read `/nonexistent/run.json`");
+    std::fs::write(
+        &bad,
+        r#"{"run_id":"x","seed":1,"profile":"smoke","cases":[{"name":"smoke::gone"}]}"#,
+    )
+    .unwrap();
+    let out = ordeal().arg("replay").arg(&bad).output().unwrap();
+    assert_one_line(
+        &out,
+        2,
+        "case `smoke::gone` of the recorded run is not in profile",
+    );
+}

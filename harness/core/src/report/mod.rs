@@ -1,5 +1,6 @@
 //! Reports: `junit.xml`, `run.json`, `index.html` and `reports/latest`, written atomically.
 
+mod bundle;
 mod html;
 mod junit;
 
@@ -10,6 +11,7 @@ use std::{
 
 use serde::Serialize;
 
+pub use bundle::{redact, write_bundle};
 pub use html::html;
 pub use junit::{junit_xml, sanitize};
 

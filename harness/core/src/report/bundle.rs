@@ -1,0 +1,218 @@
+//! The evidence bundle: `reports/<run>.tar.gz` with the run's JUnit, `run.json`, HTML report and
+//! logs, plus a `REPRODUCE.txt`, and never a credential: every text file is redacted on the way
+//! in (private keys, kubeconfig key and token fields, bearer tokens, JWTs, passwords).
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    sync::LazyLock,
+};
+
+use regex::Regex;
+
+use crate::{Error, Result};
+
+static PEM_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?s)-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
+    )
+    .expect("valid regex")
+});
+static FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    // kubeconfig/YAML/JSON/flag forms: `client-key-data: X`, `"token": "X"`, `--token=X`,
+    // `password=X`, `secret: X`.
+    Regex::new(
+        r#"(?i)(["']?(?:client-key-data|token|id-token|refresh-token|password|passwd|secret|api[-_]?key)["']?\s*[:=]\s*["']?)([^\s"',}]+)"#,
+    )
+    .expect("valid regex")
+});
+static BEARER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}").expect("valid regex"));
+static JWT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+        .expect("valid regex")
+});
+
+/// `text` with every credential replaced by `[redacted]`, and how many were.
+pub fn redact(text: &str) -> (String, usize) {
+    let mut n = 0;
+    let s = PEM_KEY.replace_all(text, |_: &regex::Captures<'_>| {
+        n += 1;
+        "[redacted private key]"
+    });
+    let s = JWT.replace_all(&s, |_: &regex::Captures<'_>| {
+        n += 1;
+        "[redacted token]"
+    });
+    let s = BEARER.replace_all(&s, |c: &regex::Captures<'_>| {
+        n += 1;
+        format!("{}[redacted]", &c[1])
+    });
+    let s = FIELD.replace_all(&s, |c: &regex::Captures<'_>| {
+        if c[2].starts_with("[redacted") {
+            return c[0].to_owned();
+        }
+        n += 1;
+        format!("{}[redacted]", &c[1])
+    });
+    (s.into_owned(), n)
+}
+
+/// Writes `<run dir>.tar.gz` beside the run's folder (atomically) with everything in it under
+/// `<run id>/`, text files redacted, binary files left out. Returns the path and the number of
+/// values redacted.
+pub fn write_bundle(run_dir: &Path, reproduce: &str) -> Result<(PathBuf, usize)> {
+    let name = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::infra(format!("not a run folder: `{}`", run_dir.display())))?;
+    let out = run_dir.with_file_name(format!("{name}.tar.gz"));
+    let err = |e: std::io::Error| Error::infra(format!("failed to write `{}`: {e}", out.display()));
+    let mut files = Vec::new();
+    collect(run_dir, &mut files).map_err(err)?;
+    files.sort();
+    let dir = out.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    let gz = flate2::write::GzEncoder::new(tmp, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let mut redacted = 0;
+    let add = |tar: &mut tar::Builder<_>, path: String, data: &[u8]| -> std::io::Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
+        h.set_cksum();
+        tar.append_data(&mut h, path, data)
+    };
+    for f in &files {
+        let rel = f.strip_prefix(run_dir).unwrap_or(f);
+        let Ok(bytes) = std::fs::read(f) else {
+            continue;
+        };
+        // Only text goes in: a binary file cannot be checked for credentials.
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
+        let (clean, n) = redact(&text);
+        redacted += n;
+        add(
+            &mut tar,
+            format!("{name}/{}", rel.display()),
+            clean.as_bytes(),
+        )
+        .map_err(err)?;
+    }
+    let (clean, n) = redact(reproduce);
+    redacted += n;
+    add(&mut tar, format!("{name}/REPRODUCE.txt"), clean.as_bytes()).map_err(err)?;
+    let gz = tar.into_inner().map_err(err)?;
+    let mut tmp = gz.finish().map_err(err)?;
+    tmp.flush().map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(&out).map_err(|e| err(e.error))?;
+    Ok((out, redacted))
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            collect(&e.path(), out)?;
+        } else if ty.is_file() {
+            out.push(e.path());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str =
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIGx0\nAbCd\n-----END EC PRIVATE KEY-----";
+    const JWT_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLXZhbHVl";
+
+    fn planted() -> String {
+        format!(
+            "cert ok: -----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n{KEY}\n\
+             users: [{{name: u, user: {{client-key-data: TFMwdExTMUNSVWRKVGlCRlF5\n\
+             token: abcdef0123456789, \"password\": \"hunter22\"}}}}]\n\
+             Authorization: Bearer s3cr3t-t0ken-value\nflag --token=zzzzzzzzzz\njwt {JWT_TOKEN}\n\
+             -----BEGIN RSA PRIVATE KEY-----\ncut off"
+        )
+    }
+
+    fn leaks(s: &str) -> Vec<&'static str> {
+        [
+            "PRIVATE KEY-----\nM",
+            "MHcCAQEEIGx0",
+            "TFMwdExTMUNSVWRKVGlCRlF5",
+            "abcdef0123456789",
+            "hunter22",
+            "s3cr3t-t0ken-value",
+            "zzzzzzzzzz",
+            "eyJhbGciOiJSUzI1NiJ9",
+            "cut off",
+        ]
+        .into_iter()
+        .filter(|needle| s.contains(needle))
+        .collect()
+    }
+
+    #[test]
+    fn every_planted_credential_is_redacted_and_public_text_kept() {
+        let (clean, n) = redact(&planted());
+        assert_eq!(leaks(&clean), Vec::<&str>::new(), "{clean}");
+        assert!(n >= 8, "{n}: {clean}");
+        assert!(
+            clean.contains("BEGIN CERTIFICATE"),
+            "certificates are public"
+        );
+        assert!(
+            clean.contains("users: [{name: u"),
+            "structure kept: {clean}"
+        );
+        let (again, m) = redact(&clean);
+        assert_eq!((again.as_str(), m), (clean.as_str(), 0), "idempotent");
+    }
+
+    #[test]
+    fn the_bundle_holds_the_run_folder_and_no_credential() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("20261129-000000-abcd");
+        std::fs::create_dir_all(run.join("logs/case")).unwrap();
+        std::fs::write(run.join("junit.xml"), "<testsuites/>").unwrap();
+        std::fs::write(run.join("run.json"), "{\"seed\": 1}").unwrap();
+        std::fs::write(run.join("logs/case/apiserver.log"), planted()).unwrap();
+        std::fs::write(run.join("logs/case/core"), [0xff_u8, 0xfe, 0, 1]).unwrap();
+        let (path, n) = write_bundle(&run, "ordeal replay run.json\n").unwrap();
+        assert_eq!(path, root.path().join("20261129-000000-abcd.tar.gz"));
+        assert!(n >= 8);
+        let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap());
+        let mut names = Vec::new();
+        for e in tar::Archive::new(gz).entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut e, &mut text).unwrap();
+            assert_eq!(leaks(&text), Vec::<&str>::new(), "{name}: {text}");
+            names.push(name);
+        }
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "20261129-000000-abcd/REPRODUCE.txt",
+                "20261129-000000-abcd/junit.xml",
+                "20261129-000000-abcd/logs/case/apiserver.log",
+                "20261129-000000-abcd/run.json",
+            ]
+        );
+    }
+}
