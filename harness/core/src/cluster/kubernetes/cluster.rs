@@ -166,16 +166,32 @@ impl KubeCluster {
     /// Starts a control plane and `nodes` nodes for the case, and waits until every node is
     /// Ready. Images: `k8s-control-plane`, `k8s-node`, `pause`, `workload`.
     pub async fn start(ctx: &CaseCtx, nodes: usize, timings: KubeTimings) -> Result<Self> {
+        Self::start_with(ctx, nodes, timings, &[]).await
+    }
+
+    /// [`start`](Self::start) with extra kube-controller-manager flags (a negative control
+    /// turns a controller off with `--controllers=*,-taint-eviction-controller`, say).
+    pub async fn start_with(
+        ctx: &CaseCtx,
+        nodes: usize,
+        timings: KubeTimings,
+        kcm_extra: &[&str],
+    ) -> Result<Self> {
         let step = Step::start(format!(
             "{}: Kubernetes control plane + {nodes} node(s)",
             ctx.name()
         ));
-        let result = Self::bring_up(ctx, nodes, timings).await;
+        let result = Self::bring_up(ctx, nodes, timings, kcm_extra).await;
         step.finish(if result.is_ok() { "ready" } else { "failed" });
         result
     }
 
-    async fn bring_up(ctx: &CaseCtx, nodes: usize, timings: KubeTimings) -> Result<Self> {
+    async fn bring_up(
+        ctx: &CaseCtx,
+        nodes: usize,
+        timings: KubeTimings,
+        kcm_extra: &[&str],
+    ) -> Result<Self> {
         let (cp_image, node_image) = (ctx.image("k8s-control-plane")?, ctx.image("k8s-node")?);
         let (pause_image, workload_image) = (ctx.image("pause")?, ctx.image("workload")?);
         // Both networks are internal: the cluster talks to nothing but itself. `mgmt` is every
@@ -218,6 +234,11 @@ impl KubeCluster {
                     "--name=etcd",
                     "--data-dir=/var/lib/etcd",
                     "--unsafe-no-fsync",
+                    // Addresses, not `localhost`: etcd's default peer URL makes it resolve a
+                    // name, and a slow embedded DNS answer made it exit at start.
+                    "--listen-peer-urls=http://127.0.0.1:2380",
+                    "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+                    "--initial-cluster=etcd=http://127.0.0.1:2380",
                     "--listen-client-urls=http://0.0.0.0:2379",
                     &format!("--advertise-client-urls=http://{}:2379", ip(2)),
                 ]),
@@ -279,30 +300,31 @@ impl KubeCluster {
         ];
         files.extend(cert_files("kcm", &kcm_cert));
         files.push(kubeconfig_file("kcm", &server));
+        let mut kcm_args: Vec<String> = [
+            "kube-controller-manager",
+            "--kubeconfig=/pki/kcm.kubeconfig",
+            "--root-ca-file=/pki/ca.crt",
+            "--service-account-private-key-file=/pki/sa.key",
+            "--use-service-account-credentials",
+            "--cluster-signing-cert-file=/pki/ca.crt",
+            "--cluster-signing-key-file=/pki/ca.key",
+            "--leader-elect=false",
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        kcm_args.push(format!(
+            "--node-monitor-grace-period={}s",
+            timings.node_monitor_grace_period.as_secs()
+        ));
+        kcm_args.push(format!(
+            "--node-monitor-period={}s",
+            timings.node_monitor_period.as_secs()
+        ));
+        kcm_args.extend(kcm_extra.iter().map(|a| (*a).to_owned()));
+        let kcm_refs: Vec<&str> = kcm_args.iter().map(String::as_str).collect();
         let controller_manager = ctx
-            .start(spec(
-                "controller-manager",
-                4,
-                files,
-                args(&[
-                    "kube-controller-manager",
-                    "--kubeconfig=/pki/kcm.kubeconfig",
-                    "--root-ca-file=/pki/ca.crt",
-                    "--service-account-private-key-file=/pki/sa.key",
-                    "--use-service-account-credentials",
-                    "--cluster-signing-cert-file=/pki/ca.crt",
-                    "--cluster-signing-key-file=/pki/ca.key",
-                    "--leader-elect=false",
-                    &format!(
-                        "--node-monitor-grace-period={}s",
-                        timings.node_monitor_grace_period.as_secs()
-                    ),
-                    &format!(
-                        "--node-monitor-period={}s",
-                        timings.node_monitor_period.as_secs()
-                    ),
-                ]),
-            ))
+            .start(spec("controller-manager", 4, files, args(&kcm_refs)))
             .await?;
         let sched_cert = ca.client("system:kube-scheduler", None)?;
         let mut files = vec![ca_file.clone()];
