@@ -9,8 +9,9 @@
 //!   `kubernetes` runs real Kubernetes 1.35.4; `mesos` runs real Apache Mesos 1.11.0 (no task
 //!   cases yet: they need ordeal's command executor).
 //! - The `conformance` profile does not yet switch the clusters to the components' default
-//!   timings: it runs the same cases as `smoke`.
+//!   timings: it runs the `smoke` suites plus `chaos` with the fast timings.
 
+pub mod chaos;
 pub mod kubernetes;
 pub mod mesos;
 pub mod profiles;
@@ -23,6 +24,7 @@ pub fn catalog() -> Vec<Case> {
     let mut cases = smoke::cases();
     cases.extend(kubernetes::cases());
     cases.extend(mesos::cases());
+    cases.extend(chaos::cases());
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     cases
 }

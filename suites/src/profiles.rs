@@ -27,9 +27,13 @@ pub const PROFILES: &[Profile] = &[
     },
     Profile {
         name: "conformance",
-        description: "every conformance check with the components' default timings, for certification",
-        suites: &["smoke", "kubernetes", "mesos"],
-        properties: &[("timings", "component defaults")],
+        description: "every check, chaos included (the smoke timings for now), for release gating and certification",
+        suites: &["smoke", "kubernetes", "mesos", "chaos"],
+        properties: &[
+            ("timings", "fast"),
+            ("node-monitor-grace-period", "10s"),
+            ("node-monitor-period", "2s"),
+        ],
     },
 ];
 

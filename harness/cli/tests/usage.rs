@@ -40,7 +40,7 @@ fn unknown_suite_is_a_usage_error() {
     assert_one_line(
         &out,
         2,
-        "unknown suite `nope` (known: kubernetes, mesos, smoke",
+        "unknown suite `nope` (known: chaos, kubernetes, mesos, smoke",
     );
 }
 
