@@ -31,6 +31,7 @@ pub fn cases() -> Vec<Case> {
         .control("the kill is aimed at a standby master"),
     ]
     .into_iter()
+    .chain(super::tasks::cases())
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)))
     .collect()
 }

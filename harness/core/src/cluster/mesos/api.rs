@@ -382,6 +382,33 @@ pub struct TaskInfo {
     /// Health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// Kill policy (grace period between SIGTERM and SIGKILL; the executor's default is 3 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_policy: Option<KillPolicy>,
+}
+
+/// A duration (`mesos.proto` `DurationInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DurationInfo {
+    /// Nanoseconds.
+    pub nanoseconds: i64,
+}
+
+impl DurationInfo {
+    /// `d` in nanoseconds (saturating).
+    pub fn from_duration(d: std::time::Duration) -> Self {
+        Self {
+            nanoseconds: i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// How a task is killed (`mesos.proto` `KillPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KillPolicy {
+    /// Time between SIGTERM and SIGKILL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<DurationInfo>,
 }
 
 /// A resource offer.
@@ -658,6 +685,9 @@ mod tests {
                 consecutive_failures: Some(2),
                 grace_period_seconds: None,
             }),
+            kill_policy: Some(KillPolicy {
+                grace_period: Some(DurationInfo::from_duration(Duration::from_secs(2))),
+            }),
         };
         let v = serde_json::to_string(&t).unwrap();
         assert!(
@@ -668,6 +698,10 @@ mod tests {
             v.contains(
                 r#""health_check":{"type":"COMMAND","command":{"value":"true","shell":true}"#
             ),
+            "{v}"
+        );
+        assert!(
+            v.contains(r#""kill_policy":{"grace_period":{"nanoseconds":2000000000}}"#),
             "{v}"
         );
         assert!(

@@ -1,0 +1,525 @@
+//! Mesos task cases: command tasks run by the agent through ordeal's command executor
+//! (`fixtures/mesos/executor`, installed as the image's `libexec/mesos-executor`), driven by a
+//! framework subscribed through the v1 scheduler API.
+
+use std::time::{Duration, Instant};
+
+use ordeal::{
+    check::CaseError,
+    cluster::mesos::{
+        MesosCluster, Scheduler, SchedulerEvents,
+        api::{
+            Capability, CommandInfo, DurationInfo, EventType, Filters, FrameworkInfo, HealthCheck,
+            HealthCheckType, HttpCheck, Id, KillPolicy, Range, Ranges, Resource, TaskInfo,
+            TaskState, TaskStatus, TcpCheck, ValueType,
+        },
+    },
+    run::{Case, CaseCtx},
+};
+
+/// Every task case.
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "mesos::tasks::command_task_starts_runs_and_finishes",
+            "a command task goes TASK_STARTING, TASK_RUNNING, TASK_FINISHED (source executor) within 30 s, and its output lands in the sandbox's stdout",
+            command_task,
+        )
+        .control("the task's command exits 3"),
+        Case::new(
+            "mesos::tasks::invalid_task_gets_task_error",
+            "a task whose HTTP health check path lacks the leading '/' is refused by the master with TASK_ERROR (REASON_TASK_INVALID) and never starts",
+            invalid_task,
+        )
+        .control("the health check path is valid"),
+        Case::new(
+            "mesos::health::failing_command_check_reports_unhealthy_then_kills_after_consecutive_failures",
+            "a COMMAND health check that passes, then fails, yields TASK_RUNNING healthy=true, then consecutive_failures (3) TASK_RUNNING healthy=false updates, then TASK_KILLED with healthy=false",
+            failing_command_check,
+        )
+        .control("the health check never fails"),
+        Case::new(
+            "mesos::health::http_check_reports_healthy",
+            "an HTTP health check against the task's own server (busybox httpd on its port) reports TASK_RUNNING healthy=true within delay + grace period",
+            http_check,
+        )
+        .control("the check asks for a path the server answers 404"),
+        Case::new(
+            "mesos::health::tcp_check_reports_healthy",
+            "a TCP health check against the port the task listens on reports TASK_RUNNING healthy=true within delay + grace period",
+            tcp_check,
+        )
+        .control("the check connects to a port nothing listens on"),
+        Case::new(
+            "mesos::kill::task_ignoring_sigterm_is_killed_after_its_grace_period",
+            "KILL of a task that ignores SIGTERM, with a 2 s kill policy, ends TASK_KILLED by SIGKILL no sooner than 2 s and within 2 s + 10 s",
+            kill_with_grace,
+        )
+        .control("the task exits on SIGTERM"),
+    ]
+}
+
+fn failed(e: impl std::fmt::Display) -> CaseError {
+    CaseError::Infra(e.to_string())
+}
+
+/// A framework with one task launched on the first offer, recording every update.
+struct Launched {
+    sched: Scheduler,
+    events: SchedulerEvents,
+    task_id: Id,
+    agent_id: Id,
+    accepted: Instant,
+    updates: Vec<(Duration, TaskStatus)>,
+}
+
+impl Launched {
+    /// Subscribes a framework, takes the first offer and launches `task(agent, task_id)` on
+    /// it.
+    async fn start(
+        ctx: &CaseCtx,
+        cluster: &MesosCluster,
+        task: impl FnOnce(Id, Id) -> TaskInfo,
+    ) -> Result<Self, CaseError> {
+        let (_, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+        let info = FrameworkInfo {
+            user: "root".into(),
+            name: "ordeal-tasks".into(),
+            id: None,
+            roles: vec![],
+            failover_timeout: Some(0.0),
+            checkpoint: Some(true),
+            capabilities: vec![Capability {
+                kind: "TASK_KILLING_STATE".into(),
+            }],
+        };
+        let url = op_url(cluster).await?;
+        drop(op);
+        let (sched, mut events) = Scheduler::subscribe(&url, &info).await.map_err(failed)?;
+        let offer = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match events.next().await {
+                    Ok(Some(e)) if e.kind == EventType::Offers => {
+                        if let Some(o) = e.offers.and_then(|o| o.offers.into_iter().next()) {
+                            return Ok(o);
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Err(failed("event stream closed before an offer")),
+                    Err(e) => return Err(failed(e)),
+                }
+            }
+        })
+        .await
+        .map_err(|_| CaseError::failed("expected an offer within 15 s; none came"))??;
+        let task_id = Id::new(format!("task-{}", ctx.token()));
+        let t = task(offer.agent_id.clone(), task_id.clone());
+        let accepted = Instant::now();
+        sched
+            .launch(
+                std::slice::from_ref(&offer.id),
+                &[t],
+                Filters {
+                    refuse_seconds: Some(60.0),
+                },
+            )
+            .await
+            .map_err(failed)?;
+        ctx.step(format!(
+            "task {} launched on agent {}",
+            task_id.value, offer.hostname
+        ));
+        Ok(Self {
+            sched,
+            events,
+            task_id,
+            agent_id: offer.agent_id,
+            accepted,
+            updates: Vec::new(),
+        })
+    }
+
+    /// The next update of the task within `window` (acknowledged), `None` if none came.
+    async fn next(&mut self, window: Duration) -> Result<Option<TaskStatus>, CaseError> {
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            let e = match tokio::time::timeout_at(deadline, self.events.next()).await {
+                Err(_) => return Ok(None),
+                Ok(Ok(Some(e))) => e,
+                Ok(Ok(None)) => return Err(failed("the master closed the event stream")),
+                Ok(Err(e)) => return Err(failed(e)),
+            };
+            let Some(status) = e.update.map(|u| u.status) else {
+                continue;
+            };
+            if status.task_id != self.task_id {
+                continue;
+            }
+            self.sched.acknowledge(&status).await.map_err(failed)?;
+            self.updates.push((self.accepted.elapsed(), status.clone()));
+            return Ok(Some(status));
+        }
+    }
+
+    /// Reads updates until `done` holds for one, for at most `window`.
+    async fn until(
+        &mut self,
+        window: Duration,
+        done: impl Fn(&TaskStatus) -> bool,
+    ) -> Result<Option<TaskStatus>, CaseError> {
+        let deadline = Instant::now() + window;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.next(left).await? {
+                Some(s) if done(&s) => return Ok(Some(s)),
+                Some(s) if s.state.is_terminal() => return Ok(None),
+                Some(_) => {}
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The updates so far, for failure messages and the timeline.
+    fn history(&self) -> String {
+        if self.updates.is_empty() {
+            return "no update".into();
+        }
+        self.updates
+            .iter()
+            .map(|(t, s)| format!("{:.2}s {}", t.as_secs_f64(), describe(s)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// When the first update in `state` came, after the launch.
+    fn first(&self, state: TaskState) -> Option<Duration> {
+        self.updates
+            .iter()
+            .find(|(_, s)| s.state == state)
+            .map(|(t, _)| *t)
+    }
+}
+
+async fn op_url(cluster: &MesosCluster) -> Result<String, CaseError> {
+    let (i, _) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    Ok(cluster.masters[i].1.clone())
+}
+
+fn describe(s: &TaskStatus) -> String {
+    let mut t = format!("{:?}", s.state);
+    if let Some(h) = s.healthy {
+        t = format!("{t} healthy={h}");
+    }
+    if let Some(r) = &s.reason {
+        t = format!("{t} {r}");
+    }
+    if let Some(m) = s.message.as_deref().filter(|m| !m.is_empty()) {
+        t = format!("{t} '{m}'");
+    }
+    t
+}
+
+fn resources(port: Option<u64>) -> Vec<Resource> {
+    let mut r = vec![Resource::scalar("cpus", 0.1), Resource::scalar("mem", 32.0)];
+    if let Some(p) = port {
+        r.push(Resource {
+            name: "ports".into(),
+            kind: ValueType::Ranges,
+            scalar: None,
+            ranges: Some(Ranges {
+                range: vec![Range { begin: p, end: p }],
+            }),
+            reservations: vec![],
+            allocation_info: None,
+        });
+    }
+    r
+}
+
+fn task(agent: Id, id: Id, command: &str) -> TaskInfo {
+    TaskInfo {
+        name: "ordeal".into(),
+        task_id: id,
+        agent_id: agent,
+        resources: resources(None),
+        command: Some(CommandInfo::shell(command)),
+        health_check: None,
+        kill_policy: None,
+    }
+}
+
+fn health(kind: HealthCheckType) -> HealthCheck {
+    HealthCheck {
+        kind,
+        command: None,
+        http: None,
+        tcp: None,
+        delay_seconds: Some(0.0),
+        interval_seconds: Some(1.0),
+        timeout_seconds: Some(2.0),
+        consecutive_failures: Some(3),
+        grace_period_seconds: Some(10.0),
+    }
+}
+
+async fn command_task(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let token = ctx.token();
+    let command = if ctx.negative_control() {
+        format!("echo ordeal-{token}; exit 3")
+    } else {
+        format!("echo ordeal-{token}; sleep 1")
+    };
+    let mut t = Launched::start(&ctx, &cluster, |a, i| task(a, i, &command)).await?;
+    let window = Duration::from_secs(30);
+    t.until(window, |s| s.state.is_terminal()).await?;
+    let states: Vec<TaskState> = t.updates.iter().map(|(_, s)| s.state).collect();
+    let want = [
+        TaskState::TaskStarting,
+        TaskState::TaskRunning,
+        TaskState::TaskFinished,
+    ];
+    if states != want {
+        return Err(CaseError::failed(format!(
+            "expected TASK_STARTING, TASK_RUNNING, TASK_FINISHED within {window:?} of the launch; got {}",
+            t.history()
+        )));
+    }
+    if let Some((_, s)) = t
+        .updates
+        .iter()
+        .find(|(_, s)| s.source.as_deref() != Some("SOURCE_EXECUTOR"))
+    {
+        return Err(CaseError::failed(format!(
+            "expected every update from SOURCE_EXECUTOR; got {} from {:?}",
+            describe(s),
+            s.source
+        )));
+    }
+    ctx.step(format!(
+        "launch to TASK_RUNNING {:.0} ms; updates: {}",
+        t.first(TaskState::TaskRunning)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3,
+        t.history()
+    ));
+    let out = cluster.agents[0]
+        .sh("cat /var/lib/mesos/agent/slaves/*/frameworks/*/executors/*/runs/latest/stdout")
+        .await?;
+    if !out.stdout.contains(&format!("ordeal-{token}")) {
+        return Err(CaseError::failed(format!(
+            "expected the sandbox's stdout to hold the task's output `ordeal-{token}`; it holds: {}",
+            out.summary()
+        )));
+    }
+    ctx.check_passed("TASK_STARTING, TASK_RUNNING, TASK_FINISHED; output in the sandbox");
+    Ok(())
+}
+
+async fn invalid_task(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let path = if ctx.negative_control() {
+        "/health"
+    } else {
+        "health"
+    };
+    let mut t = Launched::start(&ctx, &cluster, |a, i| {
+        let mut t = task(a, i, "sleep 30");
+        let mut h = health(HealthCheckType::Http);
+        h.http = Some(HttpCheck {
+            port: 31_000,
+            path: Some(path.into()),
+        });
+        t.health_check = Some(h);
+        t
+    })
+    .await?;
+    let first = t.next(Duration::from_secs(15)).await?;
+    match first {
+        Some(s)
+            if s.state == TaskState::TaskError
+                && s.reason.as_deref() == Some("REASON_TASK_INVALID") =>
+        {
+            ctx.check_passed(&format!("refused: {}", describe(&s)));
+            Ok(())
+        }
+        _ => Err(CaseError::failed(format!(
+            "expected TASK_ERROR REASON_TASK_INVALID as the first update within 15 s; got {}",
+            t.history()
+        ))),
+    }
+}
+
+async fn failing_command_check(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let check = if ctx.negative_control() {
+        "true"
+    } else {
+        "test -f healthy"
+    };
+    let mut t = Launched::start(&ctx, &cluster, |a, i| {
+        let mut t = task(a, i, "touch healthy && sleep 4 && rm healthy && sleep 120");
+        let mut h = health(HealthCheckType::Command);
+        h.command = Some(CommandInfo::shell(check));
+        t.health_check = Some(h);
+        t
+    })
+    .await?;
+    // Healthy within the grace period, then 3 failures 1 s apart (+ check time), then the
+    // kill (sleep honours SIGTERM): 4 + 3 × (1 + 2) + 3 s, rounded up.
+    let window = Duration::from_secs(40);
+    let end = t.until(window, |s| s.state.is_terminal()).await?;
+    let Some(end) = end.filter(|s| s.state == TaskState::TaskKilled) else {
+        return Err(CaseError::failed(format!(
+            "expected TASK_KILLED after 3 failed health checks within {window:?}; got {}",
+            t.history()
+        )));
+    };
+    let running: Vec<Option<bool>> = t
+        .updates
+        .iter()
+        .filter(|(_, s)| s.state == TaskState::TaskRunning)
+        .map(|(_, s)| s.healthy)
+        .collect();
+    let healthy_first = running.iter().position(|h| *h == Some(true));
+    let unhealthy = running.iter().filter(|h| **h == Some(false)).count();
+    if healthy_first.is_none() || unhealthy != 3 || end.healthy != Some(false) {
+        return Err(CaseError::failed(format!(
+            "expected TASK_RUNNING healthy=true, then 3 TASK_RUNNING healthy=false, then TASK_KILLED healthy=false; got {}",
+            t.history()
+        )));
+    }
+    ctx.step(t.history());
+    ctx.check_passed("healthy, 3 × unhealthy, TASK_KILLED healthy=false");
+    Ok(())
+}
+
+/// Launches a task serving its sandbox's `www/` with busybox httpd on a port of the offer,
+/// with health check `h(port)`, and waits for TASK_RUNNING healthy=true.
+async fn healthy_server(
+    ctx: &CaseCtx,
+    h: impl FnOnce(u32) -> HealthCheck,
+) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(ctx, 1, 1).await?;
+    let port = 31_000 + ctx.random_u64() % 1000;
+    let check = h(u32::try_from(port).expect("port fits"));
+    let mut t = Launched::start(ctx, &cluster, |a, i| {
+        let mut t = task(
+            a,
+            i,
+            &format!(
+                "mkdir -p www && echo ok > www/health && exec busybox httpd -f -p {port} -h www"
+            ),
+        );
+        t.resources = resources(Some(port));
+        t.health_check = Some(check);
+        t
+    })
+    .await?;
+    // delay 0 + grace period 10 s + a check's timeout 2 s + slack.
+    let window = Duration::from_secs(20);
+    let got = t
+        .until(window, |s| {
+            s.state == TaskState::TaskRunning && s.healthy.is_some()
+        })
+        .await?;
+    let result = match got {
+        Some(s) if s.healthy == Some(true) => {
+            ctx.check_passed(&format!("{} after the launch", t.history()));
+            Ok(())
+        }
+        _ => Err(CaseError::failed(format!(
+            "expected TASK_RUNNING healthy=true within {window:?}; got {}",
+            t.history()
+        ))),
+    };
+    let _ = t.sched.kill(&t.task_id, &t.agent_id).await;
+    result
+}
+
+async fn http_check(ctx: CaseCtx) -> Result<(), CaseError> {
+    let path = if ctx.negative_control() {
+        "/missing"
+    } else {
+        "/health"
+    };
+    healthy_server(&ctx, |port| {
+        let mut h = health(HealthCheckType::Http);
+        h.http = Some(HttpCheck {
+            port,
+            path: Some(path.into()),
+        });
+        h
+    })
+    .await
+}
+
+async fn tcp_check(ctx: CaseCtx) -> Result<(), CaseError> {
+    let negative = ctx.negative_control();
+    healthy_server(&ctx, |port| {
+        let mut h = health(HealthCheckType::Tcp);
+        // Port 1 is privileged and unused in the agent container.
+        h.tcp = Some(TcpCheck {
+            port: if negative { 1 } else { port },
+        });
+        h
+    })
+    .await
+}
+
+async fn kill_with_grace(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let grace = Duration::from_secs(2);
+    let command = if ctx.negative_control() {
+        "sleep 120"
+    } else {
+        "trap '' TERM; sleep 120"
+    };
+    let mut t = Launched::start(&ctx, &cluster, |a, i| {
+        let mut t = task(a, i, command);
+        t.kill_policy = Some(KillPolicy {
+            grace_period: Some(DurationInfo::from_duration(grace)),
+        });
+        t
+    })
+    .await?;
+    if t.until(Duration::from_secs(30), |s| {
+        s.state == TaskState::TaskRunning
+    })
+    .await?
+    .is_none()
+    {
+        return Err(CaseError::failed(format!(
+            "expected TASK_RUNNING within 30 s; got {}",
+            t.history()
+        )));
+    }
+    let asked = Instant::now();
+    t.sched
+        .kill(&t.task_id, &t.agent_id)
+        .await
+        .map_err(failed)?;
+    ctx.step("KILL sent");
+    let window = grace + Duration::from_secs(10);
+    let end = t.until(window, |s| s.state.is_terminal()).await?;
+    let took = asked.elapsed();
+    match end {
+        Some(s)
+            if s.state == TaskState::TaskKilled
+                && took >= grace
+                && s.message.as_deref() == Some("Command terminated with signal Killed") =>
+        {
+            ctx.check_passed(&format!(
+                "TASK_KILLED by SIGKILL {:.2} s after KILL (grace {grace:?})",
+                took.as_secs_f64()
+            ));
+            Ok(())
+        }
+        _ => Err(CaseError::failed(format!(
+            "expected TASK_KILLED 'Command terminated with signal Killed' between {grace:?} and {window:?} after KILL; after {:.2} s got {}",
+            took.as_secs_f64(),
+            t.history()
+        ))),
+    }
+}
