@@ -56,6 +56,12 @@ pub fn cases() -> Vec<Case> {
             kill_with_grace,
         )
         .control("the task exits on SIGTERM"),
+        Case::new(
+            "mesos::recovery::killed_agent_process_restarts_and_the_executor_resubscribes",
+            "SIGKILL of the agent process (a supervisor restarts it; the container stays): the agent re-registers with the same id within 30 s, the task's process survives, and a KILL then ends the task TASK_KILLED by its re-subscribed executor",
+            agent_restart,
+        )
+        .control("the framework does not checkpoint (its executor gives up when the agent goes)"),
     ]
 }
 
@@ -74,11 +80,21 @@ struct Launched {
 }
 
 impl Launched {
-    /// Subscribes a framework, takes the first offer and launches `task(agent, task_id)` on
-    /// it.
+    /// Subscribes a checkpointing framework, takes the first offer and launches
+    /// `task(agent, task_id)` on it.
     async fn start(
         ctx: &CaseCtx,
         cluster: &MesosCluster,
+        task: impl FnOnce(Id, Id) -> TaskInfo,
+    ) -> Result<Self, CaseError> {
+        Self::start_with(ctx, cluster, true, task).await
+    }
+
+    /// Like [`Self::start`]; `checkpoint` is the framework's.
+    async fn start_with(
+        ctx: &CaseCtx,
+        cluster: &MesosCluster,
+        checkpoint: bool,
         task: impl FnOnce(Id, Id) -> TaskInfo,
     ) -> Result<Self, CaseError> {
         let (_, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
@@ -88,7 +104,7 @@ impl Launched {
             id: None,
             roles: vec![],
             failover_timeout: Some(0.0),
-            checkpoint: Some(true),
+            checkpoint: Some(checkpoint),
             capabilities: vec![Capability {
                 kind: "TASK_KILLING_STATE".into(),
             }],
@@ -519,6 +535,107 @@ async fn kill_with_grace(ctx: CaseCtx) -> Result<(), CaseError> {
         _ => Err(CaseError::failed(format!(
             "expected TASK_KILLED 'Command terminated with signal Killed' between {grace:?} and {window:?} after KILL; after {:.2} s got {}",
             took.as_secs_f64(),
+            t.history()
+        ))),
+    }
+}
+
+const SANDBOX: &str = "/var/lib/mesos/agent/slaves/*/frameworks/*/executors/*/runs/latest";
+
+async fn agent_restart(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start_restartable(&ctx, 1, 1).await?;
+    let checkpoint = !ctx.negative_control();
+    let mut t = Launched::start_with(&ctx, &cluster, checkpoint, |a, i| {
+        task(a, i, "echo $$ > task.pid; exec sleep 3600")
+    })
+    .await?;
+    if t.until(Duration::from_secs(30), |s| {
+        s.state == TaskState::TaskRunning
+    })
+    .await?
+    .is_none()
+    {
+        return Err(CaseError::failed(format!(
+            "expected TASK_RUNNING within 30 s; got {}",
+            t.history()
+        )));
+    }
+    let agent_id = t.agent_id.clone();
+    cluster.kill_agent_process(0).await?;
+    let killed = Instant::now();
+    ctx.fault_injected("kill -9", "mesos-agent process in agent1");
+    let window = Duration::from_secs(30);
+    ordeal::check::eventually(
+        "the agent to re-register with the same id",
+        window,
+        Duration::from_millis(300),
+        || async {
+            let agents = cluster.agents().await?;
+            Ok(
+                match agents
+                    .iter()
+                    .find(|a| a.agent_info.id.as_ref() == Some(&agent_id))
+                {
+                    Some(a) if a.active && a.pid.is_some() => ordeal::check::Observed::Holds(()),
+                    Some(a) => ordeal::check::Observed::Not(format!("agent active={}", a.active)),
+                    None => {
+                        ordeal::check::Observed::Not(format!("{} agents, not ours", agents.len()))
+                    }
+                },
+            )
+        },
+    )
+    .await?;
+    ctx.step(format!(
+        "agent re-registered {:.2} s after the kill",
+        killed.elapsed().as_secs_f64()
+    ));
+    // Give the restarted agent its executor re-registration timeout (2 s) to settle, then
+    // look at the task process and at what the scheduler heard meanwhile.
+    if let Some(s) = t
+        .until(Duration::from_secs(3), |s| s.state.is_terminal())
+        .await?
+    {
+        return Err(CaseError::failed(format!(
+            "expected the task to survive the agent's restart; it ended {} (updates: {})",
+            describe(&s),
+            t.history()
+        )));
+    }
+    let alive = cluster.agents[0]
+        .sh(&format!("kill -0 $(cat {SANDBOX}/task.pid)"))
+        .await?;
+    if alive.code != 0 {
+        return Err(CaseError::failed(format!(
+            "expected the task's process to survive the agent's restart; it is gone ({}); updates: {}",
+            alive.summary(),
+            t.history()
+        )));
+    }
+    t.sched
+        .kill(&t.task_id, &t.agent_id)
+        .await
+        .map_err(failed)?;
+    ctx.step("KILL sent");
+    let end = t
+        .until(Duration::from_secs(15), |s| s.state.is_terminal())
+        .await?;
+    let log = cluster.agents[0]
+        .sh(&format!("tail -n 12 {SANDBOX}/stderr"))
+        .await
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    match end {
+        Some(s)
+            if s.state == TaskState::TaskKilled
+                && s.source.as_deref() == Some("SOURCE_EXECUTOR") =>
+        {
+            ctx.step(format!("executor log:\n{log}"));
+            ctx.check_passed("agent back with the same id, task alive, killed by its executor");
+            Ok(())
+        }
+        _ => Err(CaseError::failed(format!(
+            "expected TASK_KILLED from the re-subscribed executor within 15 s of the KILL; got {}; executor log: {log}",
             t.history()
         ))),
     }

@@ -53,11 +53,42 @@ impl MesosCluster {
         agents: usize,
         resources: &str,
     ) -> Result<Self> {
+        Self::start_inner(ctx, masters, agents, resources, false).await
+    }
+
+    /// Like [`Self::start`], but each agent container runs `mesos-agent` under a shell loop
+    /// that starts it again 0.5 s after its process dies, as a supervisor on a host would: a
+    /// fault can then kill the agent *process* ([`Self::kill_agent_process`]) while its
+    /// executors and tasks, which are not its children once it is gone, keep running.
+    pub async fn start_restartable(ctx: &CaseCtx, masters: usize, agents: usize) -> Result<Self> {
+        Self::start_inner(ctx, masters, agents, AGENT_RESOURCES, true).await
+    }
+
+    /// SIGKILLs the `mesos-agent` process in agent container `i` (not the container).
+    pub async fn kill_agent_process(&self, i: usize) -> Result<()> {
+        let out = self.agents[i].sh("pkill -9 -x mesos-agent").await?;
+        if out.code != 0 {
+            return Err(Error::infra(format!(
+                "no mesos-agent process to kill in agent{}: {}",
+                i + 1,
+                out.summary()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn start_inner(
+        ctx: &CaseCtx,
+        masters: usize,
+        agents: usize,
+        resources: &str,
+        restartable: bool,
+    ) -> Result<Self> {
         let step = Step::start(format!(
             "{}: Mesos {masters} master(s) + {agents} agent(s)",
             ctx.name()
         ));
-        let r = Self::bring_up(ctx, masters, agents, resources).await;
+        let r = Self::bring_up(ctx, masters, agents, resources, restartable).await;
         step.finish(if r.is_ok() { "ready" } else { "failed" });
         r
     }
@@ -67,6 +98,7 @@ impl MesosCluster {
         n_masters: usize,
         n_agents: usize,
         resources: &str,
+        restartable: bool,
     ) -> Result<Self> {
         let (mesos, zk_image) = (ctx.image("mesos")?, ctx.image("zookeeper")?);
         // `mgmt` carries the published master ports (so it cannot be internal); `cluster` is
@@ -122,9 +154,14 @@ impl MesosCluster {
         let mut agents = Vec::new();
         for i in 1..=n_agents {
             let ip = net.host(u8::try_from(20 + i).map_err(|_| Error::usage("too many agents"))?);
+            let cmd: Vec<&str> = if restartable {
+                vec!["sh", "-c", "while :; do mesos-agent; sleep 0.5; done"]
+            } else {
+                vec!["mesos-agent"]
+            };
             let mut s = ContainerSpec::new(format!("agent{i}"), &mesos, "mesos-agent")
                 .network(&mgmt.name)
-                .cmd(["mesos-agent"])
+                .cmd(cmd)
                 .env("LIBPROCESS_IP", "0.0.0.0")
                 .env("LIBPROCESS_ADVERTISE_IP", ip.to_string())
                 .env("MESOS_HOSTNAME", ip.to_string())
