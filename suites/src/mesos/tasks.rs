@@ -561,12 +561,23 @@ async fn agent_restart(ctx: CaseCtx) -> Result<(), CaseError> {
         )));
     }
     let agent_id = t.agent_id.clone();
+    // Evidence for the report (not a check): what the running executor costs.
+    if let Ok(o) = cluster.agents[0]
+        .sh("ps -o rss=,vsz= -C mesos-executor")
+        .await
+    {
+        ctx.step(format!(
+            "executor RSS/VSZ (KiB): {}",
+            o.stdout.split_whitespace().collect::<Vec<_>>().join(" / ")
+        ));
+    }
+    let killed_at = std::time::SystemTime::now();
     cluster.kill_agent_process(0).await?;
     let killed = Instant::now();
     ctx.fault_injected("kill -9", "mesos-agent process in agent1");
     let window = Duration::from_secs(30);
     ordeal::check::eventually(
-        "the agent to re-register with the same id",
+        "the restarted agent to re-register with the same id",
         window,
         Duration::from_millis(300),
         || async {
@@ -576,8 +587,18 @@ async fn agent_restart(ctx: CaseCtx) -> Result<(), CaseError> {
                     .iter()
                     .find(|a| a.agent_info.id.as_ref() == Some(&agent_id))
                 {
-                    Some(a) if a.active && a.pid.is_some() => ordeal::check::Observed::Holds(()),
-                    Some(a) => ordeal::check::Observed::Not(format!("agent active={}", a.active)),
+                    Some(a)
+                        if a.active
+                            && a.reregistered_time
+                                .is_some_and(|t| t.system_time() > killed_at) =>
+                    {
+                        ordeal::check::Observed::Holds(())
+                    }
+                    Some(a) => ordeal::check::Observed::Not(format!(
+                        "agent active={}, last re-registered {:?}",
+                        a.active,
+                        a.reregistered_time.map(|t| t.system_time())
+                    )),
                     None => {
                         ordeal::check::Observed::Not(format!("{} agents, not ours", agents.len()))
                     }

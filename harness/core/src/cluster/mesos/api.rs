@@ -179,6 +179,24 @@ pub struct Agent {
     /// libprocess pid (`slave(1)@10.0.0.3:5051`).
     #[serde(default)]
     pub pid: Option<String>,
+    /// When it last re-registered (absent if it never did).
+    #[serde(default)]
+    pub reregistered_time: Option<TimeInfo>,
+}
+
+/// A point in time (`mesos.proto` `TimeInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeInfo {
+    /// Nanoseconds since the epoch.
+    pub nanoseconds: i64,
+}
+
+impl TimeInfo {
+    /// As a wall-clock time.
+    pub fn system_time(self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_nanos(u64::try_from(self.nanoseconds).unwrap_or(0))
+    }
 }
 
 /// Address of a master.
