@@ -106,6 +106,7 @@ async fn main() {
             name: "bench".into(),
             internal: true,
             case: None,
+            labels: Vec::new(),
         },
     )
     .await

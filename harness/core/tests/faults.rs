@@ -30,6 +30,7 @@ impl Lab {
             name: "faults".into(),
             internal: true,
             case: None,
+            labels: Vec::new(),
         };
         let net = Network::create(&engine, &run, &spec).await.unwrap();
         let mut nodes = Vec::new();

@@ -13,8 +13,18 @@ use std::collections::BTreeMap;
 
 use crate::{Error, Result};
 
+/// Component images that have no recipe of their own: each defaults to a recipe's image, and
+/// can be replaced alone (`--image kube-apiserver=registry.k8s.io/kube-apiserver:v1.35.4`).
+pub const COMPONENT_IMAGES: &[(&str, &str)] = &[
+    ("etcd", "k8s-control-plane"),
+    ("kube-apiserver", "k8s-control-plane"),
+    ("kube-controller-manager", "k8s-control-plane"),
+    ("kube-scheduler", "k8s-control-plane"),
+];
+
 /// Image references by recipe name: the recipes' hash tags, with any user overrides applied
-/// (`--image workload=registry.example/busybox:1.36`).
+/// (`--image workload=registry.example/busybox:1.36`). Component names of
+/// [`COMPONENT_IMAGES`] resolve to their recipe's image unless overridden themselves.
 #[derive(Debug, Clone, Default)]
 pub struct ImageSet {
     refs: BTreeMap<String, String>,
@@ -36,10 +46,13 @@ impl ImageSet {
                         "invalid --image `{o}`: expected NAME=REFERENCE, e.g. workload=busybox:1.36"
                     ))
                 })?;
-            if !refs.contains_key(name) {
+            let component = COMPONENT_IMAGES.iter().any(|(c, _)| *c == name);
+            if !refs.contains_key(name) && !component {
+                let mut known: Vec<&str> = refs.keys().map(String::as_str).collect();
+                known.extend(COMPONENT_IMAGES.iter().map(|(c, _)| *c));
                 return Err(Error::usage(format!(
                     "invalid --image `{o}`: no image named `{name}` (known: {})",
-                    refs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    known.join(", ")
                 )));
             }
             refs.insert(name.to_owned(), reference.to_owned());
@@ -47,12 +60,30 @@ impl ImageSet {
         Ok(Self { refs })
     }
 
-    /// The reference for recipe `name`.
+    /// The reference for recipe (or component) `name`.
     pub fn get(&self, name: &str) -> Result<String> {
-        self.refs
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::usage(format!("no image named `{name}`")))
+        if let Some(r) = self.refs.get(name) {
+            return Ok(r.clone());
+        }
+        match COMPONENT_IMAGES.iter().find(|(c, _)| *c == name) {
+            Some((_, recipe)) => self.get(recipe),
+            None => Err(Error::usage(format!("no image named `{name}`"))),
+        }
+    }
+
+    /// A set with exactly these references (no recipes), for tests and embedding.
+    pub fn from_refs<I, K, V>(refs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            refs: refs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     /// Every `(name, reference)`.

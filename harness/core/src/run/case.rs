@@ -108,6 +108,7 @@ struct Inner {
     negative_control: bool,
     rng: Mutex<ChaCha8Rng>,
     containers: Mutex<Vec<Arc<Container>>>,
+    labels: Vec<(String, String)>,
 }
 
 impl CaseCtx {
@@ -133,8 +134,40 @@ impl CaseCtx {
                 negative_control,
                 rng: Mutex::new(rng),
                 containers: Mutex::default(),
+                labels: Vec::new(),
             }),
         }
+    }
+
+    /// Adds `key=value` to every object this context creates from now on (e.g. `ordeal.keep`).
+    ///
+    /// # Panics
+    /// If the context was already cloned: labels are set right after [`Self::new`].
+    #[must_use]
+    pub fn with_label(mut self, key: &str, value: &str) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_label on a context that is not shared yet")
+            .labels
+            .push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The run this context belongs to.
+    pub fn run_id(&self) -> &RunId {
+        &self.inner.run
+    }
+
+    /// Lets every container started so far outlive this process: their guards are leaked on
+    /// purpose, so no destructor removes them (`ordeal up --keep`; removal is then by label).
+    pub fn keep_containers(&self) {
+        for c in std::mem::take(&mut *self.inner.containers.lock().expect("containers lock")) {
+            std::mem::forget(c);
+        }
+    }
+
+    /// Removes every container this context started, then everything labelled with its case.
+    pub async fn remove_all(&self) {
+        self.finish(false, Path::new("")).await;
     }
 
     /// The case name.
@@ -216,6 +249,7 @@ impl CaseCtx {
             name: format!("{}-{name}", self.inner.slug),
             internal,
             case: Some(self.inner.name.clone()),
+            labels: self.inner.labels.clone(),
         };
         let net = Network::create(&self.inner.engine, &self.inner.run, &spec).await?;
         self.step(format!("network {} created ({}/24)", net.name, net.subnet));
@@ -225,6 +259,7 @@ impl CaseCtx {
     /// Starts a container for this case.
     pub async fn start(&self, spec: ContainerSpec) -> Result<Arc<Container>> {
         let mut spec = spec.case(self.inner.name.clone());
+        spec.labels.extend(self.inner.labels.iter().cloned());
         let short = spec.name.clone();
         spec.name = format!("{}-{short}", self.inner.slug);
         spec.hostname.get_or_insert(short.clone());

@@ -11,7 +11,7 @@ use super::{
     Engine, Owner, RunId,
     container::remove_container,
     docker::one_line,
-    labels::{CASE, RUN},
+    labels::{CASE, KEEP, RUN},
     network::label_filter,
 };
 use crate::{Error, Result};
@@ -27,6 +27,8 @@ pub struct Leftovers {
     pub volumes: Vec<String>,
     /// The owner recorded in the labels, if readable.
     pub owner: Option<Owner>,
+    /// Whether the run was kept on purpose (`ordeal up --keep`, label `ordeal.keep`).
+    pub kept: bool,
 }
 
 impl Leftovers {
@@ -40,9 +42,11 @@ impl Leftovers {
         self.containers.len() + self.networks.len() + self.volumes.len()
     }
 
-    /// Whether the process that made these objects is gone (or unknown).
+    /// Whether the process that made these objects is gone (or unknown) and the run was not
+    /// kept on purpose: such objects are leftovers, which `ordeal clean` and the start of the
+    /// next run remove. A kept run is removed by `ordeal down` (or `ordeal clean --all`).
     pub fn orphaned(&self) -> bool {
-        self.owner.as_ref().is_none_or(|o| !o.is_alive())
+        !self.kept && self.owner.as_ref().is_none_or(|o| !o.is_alive())
     }
 }
 
@@ -72,6 +76,7 @@ pub async fn inventory(
         if slot.owner.is_none() {
             slot.owner = Owner::from_labels(labels);
         }
+        slot.kept |= labels.contains_key(KEEP);
         Some(id)
     };
     let containers = docker
@@ -189,4 +194,33 @@ pub async fn clean(engine: &Engine, all: bool) -> Result<Vec<(RunId, usize)>> {
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_run_is_never_an_orphan_even_when_its_owner_is_gone() {
+        let dead = Owner {
+            pid: u32::MAX - 1,
+            start: 1,
+        };
+        let mut left = Leftovers {
+            containers: vec!["c".into()],
+            owner: Some(dead),
+            ..Leftovers::default()
+        };
+        assert!(left.orphaned(), "dead owner: a leftover");
+        left.kept = true;
+        assert!(
+            !left.orphaned(),
+            "kept by `ordeal up --keep`: not a leftover"
+        );
+        let alive = Leftovers {
+            owner: Some(Owner::current()),
+            ..Leftovers::default()
+        };
+        assert!(!alive.orphaned());
+    }
 }

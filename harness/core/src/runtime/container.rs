@@ -65,6 +65,8 @@ pub struct ContainerSpec {
     pub volumes: Vec<String>,
     /// The `ordeal.case` label.
     pub case: Option<String>,
+    /// Further labels (e.g. `ordeal.keep`).
+    pub labels: Vec<(String, String)>,
 }
 
 impl ContainerSpec {
@@ -142,7 +144,11 @@ impl ContainerSpec {
             .map(str::to_owned);
         let mut req = image
             .with_container_name(&docker_name)
-            .with_labels(labels::for_object(run, &self.role, self.case.as_deref()))
+            .with_labels({
+                let mut l = labels::for_object(run, &self.role, self.case.as_deref());
+                l.extend(self.labels.iter().cloned());
+                l
+            })
             .with_cmd(self.cmd.clone())
             .with_startup_timeout(Duration::from_secs(120));
         for (k, v) in &self.env {
@@ -551,6 +557,42 @@ impl Container {
         Ok((state.running.unwrap_or(false), state.exit_code))
     }
 
+    /// The main process's arguments as the engine started it (after the entrypoint): how a
+    /// component was configured, readable even in images without a shell.
+    pub async fn args(&self) -> Result<Vec<String>> {
+        let info = self
+            .engine
+            .docker()
+            .inspect_container(&self.id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| self.err("inspect", e))?;
+        Ok(info.args.unwrap_or_default())
+    }
+
+    /// Copies one regular file out of the container (the engine's archive API), e.g. a binary
+    /// to run on the host.
+    pub async fn copy_file_out(&self, path: &str) -> Result<Vec<u8>> {
+        let opts = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .engine
+            .docker()
+            .download_from_container(&self.id, Some(opts));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            archive.extend_from_slice(
+                &chunk.map_err(|e| self.err(&format!("copy `{path}` from"), e))?,
+            );
+        }
+        first_tar_file(&archive).map(<[u8]>::to_vec).ok_or_else(|| {
+            self.err(
+                &format!("copy `{path}` from"),
+                "no regular file in the archive",
+            )
+        })
+    }
+
     /// The container's IPv4 address on `network`.
     pub async fn ip(&self, network: &str) -> Result<Ipv4Addr> {
         let info = self
@@ -623,6 +665,28 @@ impl Container {
     }
 }
 
+/// The content of the first regular file of a ustar/PAX archive (what the engine's archive API
+/// returns for one file). PAX extended headers are skipped.
+fn first_tar_file(archive: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    while at + 512 <= archive.len() {
+        let header = &archive[at..at + 512];
+        if header.iter().all(|b| *b == 0) {
+            return None;
+        }
+        let size_field = std::str::from_utf8(&header[124..136]).ok()?;
+        let size =
+            usize::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+                .ok()?;
+        let data = at + 512;
+        if header[156] == b'0' || header[156] == 0 {
+            return archive.get(data..data + size);
+        }
+        at = data + size.div_ceil(512) * 512;
+    }
+    None
+}
+
 /// The last `tail` log lines of container `id`.
 pub async fn logs_of(engine: &Engine, id: &str, tail: usize) -> Result<String> {
     let opts = LogsOptionsBuilder::default()
@@ -672,6 +736,25 @@ pub async fn remove_container(engine: &Engine, id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tar_entry(kind: u8, name: &str, data: &[u8]) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+        h[156] = kind;
+        h.extend_from_slice(data);
+        h.resize(512 + data.len().div_ceil(512) * 512, 0);
+        h
+    }
+
+    #[test]
+    fn the_first_regular_file_of_an_archive_is_found_after_pax_headers() {
+        let mut archive = tar_entry(b'x', "PaxHeaders/kubectl", b"30 mtime=1.5\n");
+        archive.extend(tar_entry(b'0', "kubectl", b"\x7fELF binary"));
+        archive.extend(vec![0u8; 1024]);
+        assert_eq!(first_tar_file(&archive), Some(&b"\x7fELF binary"[..]));
+        assert_eq!(first_tar_file(&[0u8; 1024]), None);
+    }
 
     #[test]
     fn references_split_on_the_last_colon_unless_it_is_a_registry_port() {

@@ -15,6 +15,9 @@ pub const PID: &str = "ordeal.pid";
 /// Label holding that process's start time (clock ticks since boot), which guards against pid
 /// reuse.
 pub const PID_START: &str = "ordeal.pid-start";
+/// Label marking a run kept on purpose after its process exits (`ordeal up --keep`): cleanup of
+/// dead runs leaves it alone; `ordeal down` removes it.
+pub const KEEP: &str = "ordeal.keep";
 
 /// A run id: `YYYYMMDD-HHMMSS-xxxx`, sortable by start time and unique per host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -24,6 +24,8 @@ pub struct NetworkSpec {
     pub internal: bool,
     /// The `ordeal.case` label, if the network belongs to one case.
     pub case: Option<String>,
+    /// Further labels (e.g. `ordeal.keep`).
+    pub labels: Vec<(String, String)>,
 }
 
 /// A created network.
@@ -62,7 +64,11 @@ impl Network {
                 name: name.clone(),
                 driver: Some("bridge".into()),
                 internal: Some(spec.internal),
-                labels: Some(labels::for_object(run, "network", spec.case.as_deref())),
+                labels: Some({
+                    let mut l = labels::for_object(run, "network", spec.case.as_deref());
+                    l.extend(spec.labels.iter().cloned());
+                    l
+                }),
                 ipam: Some(Ipam {
                     config: Some(vec![IpamConfig {
                         subnet: Some(format!("{subnet}/24")),
