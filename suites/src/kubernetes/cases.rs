@@ -4,7 +4,10 @@ use std::{collections::BTreeMap, time::Duration};
 
 use ordeal::{
     check::{CaseError, Observed, consistently, eventually},
-    cluster::kubernetes::{KubeCluster, KubeTimings},
+    cluster::kubernetes::{
+        KubeCluster, KubeConfig, KubeTimings, k8s_openapi::api::core::v1::Service, kube, node_name,
+        node_ready, plan::containerd_reference, pod_node, pod_phase,
+    },
     run::{Case, CaseCtx},
 };
 
@@ -38,6 +41,12 @@ pub fn cases() -> Vec<Case> {
             killed_node_not_ready,
         )
         .control("the kill is aimed at no node"),
+        Case::new(
+            "kubernetes::services::pod_reaches_a_cluster_ip_service_on_the_other_node",
+            "a pod on node-1 gets a token from a pod on node-2 through a ClusterIP Service (kube-proxy's iptables rules)",
+            service_reachable,
+        )
+        .control("kube-proxy is not started on any node"),
     ]
     .into_iter()
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)))
@@ -52,7 +61,7 @@ metadata: {{name: {name}, labels: {{app: {name}}}}}
 spec:
   containers:
   - name: main
-    image: docker.io/IMAGE
+    image: IMAGE
     imagePullPolicy: Never
     command: ["/bin/sh", "-c", "echo {token}; exec sleep 3600"]
 "#
@@ -60,7 +69,7 @@ spec:
 }
 
 fn with_image(manifest: &str, ctx: &CaseCtx) -> Result<String, CaseError> {
-    Ok(manifest.replace("IMAGE", &ctx.image("workload")?))
+    Ok(manifest.replace("IMAGE", &containerd_reference(&ctx.image("workload")?)))
 }
 
 async fn pod_runs(ctx: CaseCtx) -> Result<(), CaseError> {
@@ -81,11 +90,11 @@ async fn pod_runs(ctx: CaseCtx) -> Result<(), CaseError> {
         POLL,
         || async {
             let pods = cluster.pods("app=hello").await?;
-            Ok(match pods.first().and_then(|p| p.status.phase.clone()) {
-                Some(phase) if phase == "Running" => Observed::Holds(()),
+            Ok(match pods.first().and_then(pod_phase) {
+                Some("Running") => Observed::Holds(()),
                 other => Observed::Not(format!(
                     "phase {other:?} on {:?}",
-                    pods.first().and_then(|p| p.spec.node_name.clone())
+                    pods.first().and_then(pod_node)
                 )),
             })
         },
@@ -132,7 +141,7 @@ spec:
     spec:
       containers:
       - name: main
-        image: docker.io/IMAGE
+        image: IMAGE
         imagePullPolicy: Never
         command: ["/bin/sh", "-c", "exec sleep 3600"]
 "#;
@@ -144,12 +153,9 @@ spec:
         || async {
             let pods = cluster.pods("app=web").await?;
             let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
-            for p in pods
-                .iter()
-                .filter(|p| p.status.phase.as_deref() == Some("Running"))
-            {
+            for p in pods.iter().filter(|p| pod_phase(p) == Some("Running")) {
                 *per_node
-                    .entry(p.spec.node_name.clone().unwrap_or_default())
+                    .entry(pod_node(p).unwrap_or_default().to_owned())
                     .or_default() += 1;
             }
             let running: usize = per_node.values().sum();
@@ -181,8 +187,8 @@ async fn pod_scheduled(ctx: CaseCtx) -> Result<(), CaseError> {
         || async {
             let pods = cluster.pods("app=bind-me").await?;
             Ok(match pods.first() {
-                Some(p) if p.spec.node_name.is_some() => Observed::Holds(()),
-                Some(p) => Observed::Not(format!("unbound, phase {:?}", p.status.phase)),
+                Some(p) if pod_node(p).is_some() => Observed::Holds(()),
+                Some(p) => Observed::Not(format!("unbound, phase {:?}", pod_phase(p))),
                 None => Observed::Not("no pod".into()),
             })
         },
@@ -212,8 +218,8 @@ async fn killed_node_not_ready(ctx: CaseCtx) -> Result<(), CaseError> {
             Ok::<_, ordeal::Error>(
                 nodes
                     .iter()
-                    .find(|n| n.metadata.name == name)
-                    .map_or("missing".to_owned(), |n| n.ready().to_owned()),
+                    .find(|n| node_name(n) == name)
+                    .map_or("missing".to_owned(), |n| node_ready(n).to_owned()),
             )
         }
     };
@@ -243,5 +249,104 @@ async fn killed_node_not_ready(ctx: CaseCtx) -> Result<(), CaseError> {
     )
     .await?;
     ctx.check_passed("node-1 still Ready");
+    Ok(())
+}
+
+async fn service_reachable(ctx: CaseCtx) -> Result<(), CaseError> {
+    let config = KubeConfig {
+        kube_proxy: !ctx.negative_control(),
+        ..KubeConfig::new(2)
+    };
+    let cluster = KubeCluster::start_with(&ctx, &config).await?;
+    if ctx.negative_control() {
+        ctx.fault_injected("kube-proxy not started", "all nodes");
+    }
+    let token = ctx.token();
+    // The server answers every connection on 8080 with the token; the Service maps 80 to it.
+    let server = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: echo, labels: {{app: echo}}}}
+spec:
+  nodeName: node-2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: IMAGE
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", "while true; do echo {token} | nc -l -p 8080; done"]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: echo}}
+spec:
+  selector: {{app: echo}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"#
+    );
+    cluster.apply(&with_image(&server, &ctx)?).await?;
+    let services: kube::Api<Service> = kube::Api::default_namespaced(cluster.client());
+    let cluster_ip = services
+        .get("echo")
+        .await
+        .map_err(|e| CaseError::Infra(format!("failed to read service echo: {e}")))?
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .ok_or_else(|| CaseError::Infra("service echo has no ClusterIP".into()))?;
+    ctx.step(format!("service echo has ClusterIP {cluster_ip}"));
+    // The client, on the other node, knows only the ClusterIP; it prints what it receives.
+    let client = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: client, labels: {{app: client}}}}
+spec:
+  nodeName: node-1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: IMAGE
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", "while true; do echo \"got $(timeout 2 nc {cluster_ip} 80 </dev/null)\"; sleep 0.5; done"]
+"#
+    );
+    cluster.apply(&with_image(&client, &ctx)?).await?;
+    eventually(
+        "echo (node-2) and client (node-1) to be Running",
+        Duration::from_secs(60),
+        POLL,
+        || async {
+            let pods = cluster.pods("app in (echo, client)").await?;
+            let running: Vec<String> = pods
+                .iter()
+                .filter(|p| pod_phase(p) == Some("Running"))
+                .map(|p| {
+                    format!(
+                        "{}@{}",
+                        p.metadata.name.as_deref().unwrap_or("?"),
+                        pod_node(p).unwrap_or("?")
+                    )
+                })
+                .collect();
+            Ok(if running.len() == 2 {
+                Observed::Holds(())
+            } else {
+                Observed::Not(format!("Running: {running:?}"))
+            })
+        },
+    )
+    .await?;
+    let what =
+        format!("the client on node-1 to receive the token through service echo ({cluster_ip}:80)");
+    eventually(&what, Duration::from_secs(30), POLL, || async {
+        let log = cluster.logs("client").await.unwrap_or_default();
+        Ok(if log.contains(&token) {
+            Observed::Holds(())
+        } else {
+            let last = log.lines().last().unwrap_or("(no output yet)").to_owned();
+            Observed::Not(format!("client's last line: {last:?}"))
+        })
+    })
+    .await?;
+    ctx.check_passed("token received through the ClusterIP from the other node");
     Ok(())
 }

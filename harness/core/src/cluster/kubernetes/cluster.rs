@@ -1,10 +1,25 @@
 //! Bringing a cluster up inside a case, and the calls suites make on it.
 
-use std::{net::Ipv4Addr, sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    sync::Arc,
+    time::Duration,
+};
 
-use serde::Deserialize;
+use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
+use kube::{
+    Api, Client,
+    api::{ListParams, LogParams},
+    config::{KubeConfigOptions, Kubeconfig},
+};
 
-use super::pki::{Ca, Pair, apiserver_dns_names, service_account_keys};
+use super::{
+    pki::{Ca, Pair, apiserver_dns_names, kubeconfig, service_account_keys},
+    plan::{
+        self, Addresses, Component, KubeImages, KubeTimings, POD_SUBNET_PREFIX, kube_proxy_config,
+        kubelet_config,
+    },
+};
 use crate::{
     Error, Result,
     check::{CaseError, Observed, eventually},
@@ -13,30 +28,32 @@ use crate::{
     runtime::{Container, ContainerSpec, ExecOutput},
 };
 
-/// Timings set on the controller-manager (and read back from its live command line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KubeTimings {
-    /// `--node-monitor-grace-period`: silence before a node is NotReady.
-    pub node_monitor_grace_period: Duration,
-    /// `--node-monitor-period`: how often the controller checks.
-    pub node_monitor_period: Duration,
+/// How to bring a cluster up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeConfig {
+    /// Number of kubelet nodes (`node-1`...).
+    pub nodes: u8,
+    /// Controller-manager timings.
+    pub timings: KubeTimings,
+    /// Run kube-proxy beside kubelet in every node (off only to break Services on purpose).
+    pub kube_proxy: bool,
+    /// Host port on 127.0.0.1 that publishes the apiserver; `None` picks a free one.
+    pub api_port: Option<u16>,
 }
 
-impl KubeTimings {
-    /// The fast profile: seconds instead of the 50 s default.
-    pub const FAST: Self = Self {
-        node_monitor_grace_period: Duration::from_secs(10),
-        node_monitor_period: Duration::from_secs(2),
-    };
-    /// Kubernetes 1.35's defaults.
-    pub const DEFAULTS: Self = Self {
-        node_monitor_grace_period: Duration::from_secs(50),
-        node_monitor_period: Duration::from_secs(5),
-    };
+impl KubeConfig {
+    /// `nodes` nodes with kube-proxy, fast timings, any free port.
+    pub fn new(nodes: u8) -> Self {
+        Self {
+            nodes,
+            timings: KubeTimings::FAST,
+            kube_proxy: true,
+            api_port: None,
+        }
+    }
 }
 
 /// A running cluster of one case.
-#[derive(Debug)]
 pub struct KubeCluster {
     /// etcd.
     pub etcd: Arc<Container>,
@@ -52,89 +69,52 @@ pub struct KubeCluster {
     pub network: String,
     /// Node addresses on it, in node order.
     pub node_ips: Vec<Ipv4Addr>,
+    /// The apiserver's port on 127.0.0.1.
+    pub api_port: u16,
+    /// The images the components run.
+    pub images: KubeImages,
+    ca: Pair,
+    admin: Pair,
+    client: Client,
 }
 
-/// A node as `kubectl get nodes -o json` shows it (the fields the suites read).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Node {
-    /// Metadata.
-    pub metadata: Meta,
-    /// Status.
-    pub status: NodeStatus,
-}
-
-/// Object metadata.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Meta {
-    /// Name.
-    pub name: String,
-}
-
-/// Node status.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NodeStatus {
-    /// Conditions.
-    #[serde(default)]
-    pub conditions: Vec<NodeCondition>,
-}
-
-/// One node condition.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NodeCondition {
-    /// `Ready`, `MemoryPressure`...
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `True`, `False`, `Unknown`.
-    pub status: String,
-}
-
-impl Node {
-    /// The Ready condition's status (`True`, `False`, `Unknown`), or `missing`.
-    pub fn ready(&self) -> &str {
-        self.status
-            .conditions
-            .iter()
-            .find(|c| c.kind == "Ready")
-            .map_or("missing", |c| c.status.as_str())
+impl std::fmt::Debug for KubeCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeCluster")
+            .field("apiserver", &self.apiserver.docker_name())
+            .field("nodes", &self.nodes.len())
+            .field("network", &self.network)
+            .field("api_port", &self.api_port)
+            .field("images", &self.images)
+            .finish_non_exhaustive()
     }
 }
 
-/// A pod as `kubectl get pods -o json` shows it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Pod {
-    /// Metadata.
-    pub metadata: Meta,
-    /// Spec.
-    #[serde(default)]
-    pub spec: PodSpec,
-    /// Status.
-    #[serde(default)]
-    pub status: PodStatus,
+/// A node's name (empty if it has none).
+pub fn node_name(node: &Node) -> &str {
+    node.metadata.name.as_deref().unwrap_or_default()
 }
 
-/// The part of a pod spec the suites read.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct PodSpec {
-    /// Node it was scheduled to.
-    #[serde(default, rename = "nodeName")]
-    pub node_name: Option<String>,
+/// A node's Ready condition (`True`, `False`, `Unknown`), or `missing`.
+pub fn node_ready(node: &Node) -> &str {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .map_or("missing", |c| c.status.as_str())
 }
 
-/// The part of a pod status the suites read.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct PodStatus {
-    /// `Pending`, `Running`, `Succeeded`, `Failed`.
-    #[serde(default)]
-    pub phase: Option<String>,
+/// A pod's phase (`Pending`, `Running`...), if reported.
+pub fn pod_phase(pod: &Pod) -> Option<&str> {
+    pod.status.as_ref().and_then(|s| s.phase.as_deref())
 }
 
-#[derive(Deserialize)]
-struct List<T> {
-    items: Vec<T>,
+/// The node a pod is bound to, if any.
+pub fn pod_node(pod: &Pod) -> Option<&str> {
+    pod.spec.as_ref().and_then(|s| s.node_name.as_deref())
 }
 
 const KUBECONFIG: &str = "/pki/admin.kubeconfig";
-const SUBNET_PREFIX: &str = "10.244";
 
 fn file(path: &str, content: &str) -> (String, u32, Vec<u8>) {
     (path.to_owned(), 0o644, content.as_bytes().to_vec())
@@ -158,95 +138,112 @@ fn kubeconfig_file(name: &str, server: &str) -> (String, u32, Vec<u8>) {
     file(&format!("/pki/{name}.kubeconfig"), &text)
 }
 
-fn kubelet_config() -> String {
-    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\ncgroupDriver: cgroupfs\ncgroupRoot: /kubelet\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\nfailSwapOn: false\noomScoreAdj: 0\nimageGCHighThresholdPercent: 100\nevictionHard: {nodefs.available: \"0%\", nodefs.inodesFree: \"0%\", imagefs.available: \"0%\"}\nauthentication: {anonymous: {enabled: false}, webhook: {enabled: true}, x509: {clientCAFile: /pki/ca.crt}}\nauthorization: {mode: Webhook}\nclusterDomain: cluster.local\n".to_owned()
+/// A port on 127.0.0.1 that nothing listens on right now. It is then bound explicitly (never
+/// an engine-chosen ephemeral port, which Docker 20.10 re-maps on every network change).
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .map_err(|e| Error::infra(format!("failed to find a free port on 127.0.0.1: {e}")))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::infra(format!("failed to find a free port on 127.0.0.1: {e}")))
+}
+
+fn api_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::infra(format!("failed to {what}: {e}"))
+}
+
+/// A kube-rs client for `kubeconfig` (text), over rustls with ring, short timeouts so a
+/// paused or partitioned apiserver shows up as an error of one poll, not a hang.
+pub async fn client_for(kubeconfig: &str) -> Result<Client> {
+    // testcontainers and kube both bring rustls; name the provider once for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let parsed = Kubeconfig::from_yaml(kubeconfig).map_err(|e| api_err("parse a kubeconfig", e))?;
+    let mut config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| api_err("load a kubeconfig", e))?;
+    config.connect_timeout = Some(Duration::from_secs(5));
+    config.read_timeout = Some(Duration::from_secs(15));
+    config.write_timeout = Some(Duration::from_secs(15));
+    Client::try_from(config).map_err(|e| api_err("build a Kubernetes client", e))
 }
 
 impl KubeCluster {
-    /// Starts a control plane and `nodes` nodes for the case, and waits until every node is
-    /// Ready. Images: `k8s-control-plane`, `k8s-node`, `pause`, `workload`.
-    pub async fn start(ctx: &CaseCtx, nodes: usize, timings: KubeTimings) -> Result<Self> {
-        Self::start_with(ctx, nodes, timings, &[]).await
+    /// Starts a control plane and `nodes` nodes (with kube-proxy) for the case, and waits
+    /// until every node is Ready. Images: `k8s-control-plane` (or one per component),
+    /// `k8s-node`, `pause`, `workload`.
+    pub async fn start(ctx: &CaseCtx, nodes: u8, timings: KubeTimings) -> Result<Self> {
+        let config = KubeConfig {
+            timings,
+            ..KubeConfig::new(nodes)
+        };
+        Self::start_with(ctx, &config).await
     }
 
-    /// [`start`](Self::start) with extra kube-controller-manager flags (a negative control
-    /// turns a controller off with `--controllers=*,-taint-eviction-controller`, say).
-    pub async fn start_with(
-        ctx: &CaseCtx,
-        nodes: usize,
-        timings: KubeTimings,
-        kcm_extra: &[&str],
-    ) -> Result<Self> {
+    /// Like [`Self::start`], as `config` says.
+    pub async fn start_with(ctx: &CaseCtx, config: &KubeConfig) -> Result<Self> {
         let step = Step::start(format!(
-            "{}: Kubernetes control plane + {nodes} node(s)",
-            ctx.name()
+            "{}: Kubernetes control plane + {} node(s)",
+            ctx.name(),
+            config.nodes
         ));
-        let result = Self::bring_up(ctx, nodes, timings, kcm_extra).await;
+        let result = Self::bring_up(ctx, config).await;
         step.finish(if result.is_ok() { "ready" } else { "failed" });
         result
     }
 
-    async fn bring_up(
-        ctx: &CaseCtx,
-        nodes: usize,
-        timings: KubeTimings,
-        kcm_extra: &[&str],
-    ) -> Result<Self> {
-        let (cp_image, node_image) = (ctx.image("k8s-control-plane")?, ctx.image("k8s-node")?);
-        let (pause_image, workload_image) = (ctx.image("pause")?, ctx.image("workload")?);
-        // Both networks are internal: the cluster talks to nothing but itself. `mgmt` is every
-        // container's first interface; `cluster` carries the fixed addresses and is the one
-        // faults partition.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one linear bring-up, easier to follow in one place"
+    )]
+    async fn bring_up(ctx: &CaseCtx, config: &KubeConfig) -> Result<Self> {
+        let images = KubeImages::resolve(|n| ctx.image(n))?;
+        ctx.engine().require_images(&images.references()).await?;
+        // `mgmt` is every container's first interface and `cluster` carries the fixed
+        // addresses and is the one faults partition; both are internal: the cluster talks to
+        // nothing but itself. The apiserver alone starts on `api`, which publishes its port on
+        // 127.0.0.1 for the harness's client (a published port needs a non-internal network).
         let mgmt = ctx.network("mgmt", true).await?;
+        let api_net = ctx.network("api", false).await?;
         let net = ctx.network("cluster", true).await?;
-        let ip = |host: u8| net.host(host);
-        let api_ip = ip(3);
+        let at = Addresses { subnet: net.subnet };
+        let api_ip = at.apiserver();
         let server = format!("https://{api_ip}:6443");
+        let api_port = match config.api_port {
+            Some(p) => p,
+            None => free_port()?,
+        };
 
         let ca = Ca::generate("ordeal-kubernetes-ca")?;
         let ips = [
-            std::net::IpAddr::from([127, 0, 0, 1]),
-            std::net::IpAddr::from([10, 96, 0, 1]),
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from([10, 96, 0, 1]),
             api_ip.into(),
         ];
         let api_cert = ca.server("kube-apiserver", &apiserver_dns_names(&["apiserver"]), &ips)?;
         let (sa_key, sa_pub) = service_account_keys()?;
         let ca_file = file("/pki/ca.crt", &ca.pair.cert);
+        let admin = ca.client("kubernetes-admin", Some("system:masters"))?;
 
-        let spec = |name: &str, host: u8, files: Vec<(String, u32, Vec<u8>)>, cmd: Vec<String>| {
-            let mut s = ContainerSpec::new(name, &cp_image, format!("k8s-{name}"))
-                .cmd(cmd)
-                .network(&mgmt.name);
-            s.extra_networks = vec![(net.name.clone(), ip(host))];
+        let spec = |c: &Component, network: &str, files: Vec<(String, u32, Vec<u8>)>| {
+            let mut s = ContainerSpec::new(&c.name, &c.image, format!("k8s-{}", c.name))
+                .cmd(c.args.clone())
+                .network(network);
+            s.entrypoint.clone_from(&c.entrypoint);
+            s.env.clone_from(&c.env);
+            s.extra_networks = vec![(net.name.clone(), c.ip)];
             s.files = files;
             s
         };
-        let args = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+        let [etcd_plan, api_plan, kcm_plan, sched_plan]: [Component; 4] =
+            plan::control_plane(&images, at, config.timings)
+                .try_into()
+                .map_err(|_| Error::infra("the control-plane plan has four components"))?;
 
         ctx.step("starting etcd");
-        let etcd = ctx
-            .start(spec(
-                "etcd",
-                2,
-                vec![],
-                args(&[
-                    "etcd",
-                    "--name=etcd",
-                    "--data-dir=/var/lib/etcd",
-                    "--unsafe-no-fsync",
-                    // Addresses, not `localhost`: etcd's default peer URL makes it resolve a
-                    // name, and a slow embedded DNS answer made it exit at start.
-                    "--listen-peer-urls=http://127.0.0.1:2380",
-                    "--initial-advertise-peer-urls=http://127.0.0.1:2380",
-                    "--initial-cluster=etcd=http://127.0.0.1:2380",
-                    "--listen-client-urls=http://0.0.0.0:2379",
-                    &format!("--advertise-client-urls=http://{}:2379", ip(2)),
-                ]),
-            ))
-            .await?;
+        let etcd = ctx.start(spec(&etcd_plan, &mgmt.name, vec![])).await?;
 
         ctx.step("starting kube-apiserver");
-        let admin = ca.client("kubernetes-admin", Some("system:masters"))?;
         let kubelet_client = ca.client("kube-apiserver-kubelet-client", Some("system:masters"))?;
         let mut files = vec![
             ca_file.clone(),
@@ -257,36 +254,29 @@ impl KubeCluster {
         files.extend(cert_files("apiserver-kubelet", &kubelet_client));
         files.extend(cert_files("admin", &admin));
         files.push(kubeconfig_file("admin", &server));
-        let api_spec = spec(
-            "apiserver",
-            3,
-            files,
-            args(&[
-                "kube-apiserver",
-                &format!("--etcd-servers=http://{}:2379", ip(2)),
-                &format!("--advertise-address={api_ip}"),
-                "--secure-port=6443",
-                "--service-cluster-ip-range=10.96.0.0/16",
-                "--client-ca-file=/pki/ca.crt",
-                "--tls-cert-file=/pki/apiserver.crt",
-                "--tls-private-key-file=/pki/apiserver.key",
-                "--kubelet-client-certificate=/pki/apiserver-kubelet.crt",
-                "--kubelet-client-key=/pki/apiserver-kubelet.key",
-                "--kubelet-preferred-address-types=InternalIP,Hostname",
-                "--authorization-mode=Node,RBAC",
-                "--enable-admission-plugins=NodeRestriction",
-                "--allow-privileged=true",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                "--service-account-key-file=/pki/sa.pub",
-                "--service-account-signing-key-file=/pki/sa.key",
-            ]),
-        );
+        let mut api_spec = spec(&api_plan, &api_net.name, files);
+        api_spec.ports = vec![(api_port, 6443)];
         let apiserver = ctx.start(api_spec).await?;
-        wait_kubectl(
-            &apiserver,
-            &["get", "--raw=/readyz"],
+        let host_kubeconfig = kubeconfig(
+            &format!("https://127.0.0.1:{api_port}"),
+            &ca.pair,
+            &admin,
+            "admin",
+        );
+        let client = client_for(&host_kubeconfig).await?;
+        wait_until(
             "kube-apiserver /readyz",
             Duration::from_secs(90),
+            || async {
+                let req = http::Request::get("/readyz")
+                    .body(Vec::new())
+                    .map_err(|e| api_err("build a request", e))?;
+                Ok(match client.request_text(req).await {
+                    Ok(body) if body.trim() == "ok" => Observed::Holds(()),
+                    Ok(body) => Observed::Not(body),
+                    Err(e) => Observed::Not(e.to_string()),
+                })
+            },
         )
         .await?;
         ctx.step("kube-apiserver ready");
@@ -300,95 +290,56 @@ impl KubeCluster {
         ];
         files.extend(cert_files("kcm", &kcm_cert));
         files.push(kubeconfig_file("kcm", &server));
-        let mut kcm_args: Vec<String> = [
-            "kube-controller-manager",
-            "--kubeconfig=/pki/kcm.kubeconfig",
-            "--root-ca-file=/pki/ca.crt",
-            "--service-account-private-key-file=/pki/sa.key",
-            "--use-service-account-credentials",
-            "--cluster-signing-cert-file=/pki/ca.crt",
-            "--cluster-signing-key-file=/pki/ca.key",
-            "--leader-elect=false",
-        ]
-        .iter()
-        .map(|a| (*a).to_owned())
-        .collect();
-        kcm_args.push(format!(
-            "--node-monitor-grace-period={}s",
-            timings.node_monitor_grace_period.as_secs()
-        ));
-        kcm_args.push(format!(
-            "--node-monitor-period={}s",
-            timings.node_monitor_period.as_secs()
-        ));
-        kcm_args.extend(kcm_extra.iter().map(|a| (*a).to_owned()));
-        let kcm_refs: Vec<&str> = kcm_args.iter().map(String::as_str).collect();
-        let controller_manager = ctx
-            .start(spec("controller-manager", 4, files, args(&kcm_refs)))
-            .await?;
+        let controller_manager = ctx.start(spec(&kcm_plan, &mgmt.name, files)).await?;
         let sched_cert = ca.client("system:kube-scheduler", None)?;
         let mut files = vec![ca_file.clone()];
         files.extend(cert_files("scheduler", &sched_cert));
         files.push(kubeconfig_file("scheduler", &server));
-        let scheduler = ctx
-            .start(spec(
-                "scheduler",
-                5,
-                files,
-                args(&[
-                    "kube-scheduler",
-                    "--kubeconfig=/pki/scheduler.kubeconfig",
-                    "--leader-elect=false",
-                ]),
-            ))
-            .await?;
-        wait_kubectl(
-            &apiserver,
-            &["get", "serviceaccount", "default"],
+        let scheduler = ctx.start(spec(&sched_plan, &mgmt.name, files)).await?;
+        // "Ready": a controller (serviceaccount) has acted, so kcm is connected and syncing.
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+        wait_until(
             "the default service account",
             Duration::from_secs(120),
+            || async {
+                Ok(match accounts.get_opt("default").await {
+                    Ok(Some(_)) => Observed::Holds(()),
+                    Ok(None) => Observed::Not("not created yet".into()),
+                    Err(e) => Observed::Not(e.to_string()),
+                })
+            },
         )
         .await?;
         ctx.step("control plane ready");
 
-        // Nodes.
-        let sandbox = format!("docker.io/{pause_image}");
+        // Nodes: kubelet, and kube-proxy with one shared identity (system:kube-proxy, bound to
+        // system:node-proxier by the bootstrap RBAC).
+        let proxy_cert = ca.client("system:kube-proxy", None)?;
         let mut node_list = Vec::new();
         let mut node_ips = Vec::new();
-        for i in 1..=nodes {
-            let name = format!("node-{i}");
-            let host = u8::try_from(10 + i).map_err(|_| Error::usage("at most 200 nodes"))?;
-            let node_ip = ip(host);
-            let cert = ca.client(&format!("system:node:{name}"), Some("system:nodes"))?;
-            let mut files = vec![
-                ca_file.clone(),
-                file("/pki/kubelet.yaml", &kubelet_config()),
-            ];
-            files.extend(cert_files(&name, &cert));
-            files.push(kubeconfig_file(&name, &server));
-            let mut s = ContainerSpec::new(&name, &node_image, "k8s-node")
-                .network(&mgmt.name)
-                .env("ORDEAL_POD_CIDR", format!("{SUBNET_PREFIX}.{i}.0/24"))
-                .env("ORDEAL_WAIT_IP", node_ip.to_string())
-                .env("ORDEAL_SANDBOX_IMAGE", &sandbox)
-                .cmd(args(&[
-                    "--config=/pki/kubelet.yaml",
-                    &format!("--kubeconfig=/pki/{name}.kubeconfig"),
-                    &format!("--hostname-override={name}"),
-                    &format!("--node-ip={node_ip}"),
-                ]));
+        for i in 1..=config.nodes {
+            let plan = plan::node(&images, at, i, config.kube_proxy);
+            let cert = ca.client(&format!("system:node:{}", plan.name), Some("system:nodes"))?;
+            let mut files = vec![ca_file.clone(), file("/pki/kubelet.yaml", kubelet_config())];
+            files.extend(cert_files(&plan.name, &cert));
+            files.push(kubeconfig_file(&plan.name, &server));
+            if config.kube_proxy {
+                files.extend(cert_files("kube-proxy", &proxy_cert));
+                files.push(kubeconfig_file("kube-proxy", &server));
+                files.push(file("/pki/kube-proxy.yaml", &kube_proxy_config(&plan.name)));
+            }
+            let mut s = spec(&plan, &mgmt.name, files);
+            s.role = "k8s-node".into();
             s.system = true;
             s.tmpfs = vec!["/run".into(), "/tmp".into()];
             s.volumes = vec!["/var/lib/containerd".into(), "/var/lib/kubelet".into()];
-            s.extra_networks = vec![(net.name.clone(), node_ip)];
-            s.files = files;
             node_list.push(ctx.start(s).await?);
-            node_ips.push(node_ip);
+            node_ips.push(plan.ip);
         }
         for (i, node) in node_list.iter().enumerate() {
             let out = node
                 .import_images(
-                    &[pause_image.as_str(), workload_image.as_str()],
+                    &[images.pause.as_str(), images.workload.as_str()],
                     ["ctr", "-n", "k8s.io", "images", "import", "-"],
                 )
                 .await?;
@@ -402,7 +353,7 @@ impl KubeCluster {
             for (j, other) in node_ips.iter().enumerate() {
                 if i != j {
                     let route = format!(
-                        "ip route replace {SUBNET_PREFIX}.{}.0/24 via {other}",
+                        "ip route replace {POD_SUBNET_PREFIX}.{}.0/24 via {other}",
                         j + 1
                     );
                     let out = node.sh(&route).await?;
@@ -424,38 +375,56 @@ impl KubeCluster {
             nodes: node_list,
             network: net.name.clone(),
             node_ips,
+            api_port,
+            images,
+            ca: ca.pair.clone(),
+            admin,
+            client,
         };
-        let want = nodes;
-        eventually(
+        let want = usize::from(config.nodes);
+        wait_until(
             "every node to be Ready",
             Duration::from_secs(120),
-            Duration::from_millis(500),
             || async {
                 let list = cluster.nodes_status().await?;
-                let ready = list.iter().filter(|n| n.ready() == "True").count();
+                let ready = list.iter().filter(|n| node_ready(n) == "True").count();
                 Ok(if ready == want {
                     Observed::Holds(())
                 } else {
                     Observed::Not(
                         list.iter()
-                            .map(|n| format!("{}={}", n.metadata.name, n.ready()))
+                            .map(|n| format!("{}={}", node_name(n), node_ready(n)))
                             .collect::<Vec<_>>()
                             .join(", "),
                     )
                 })
             },
         )
-        .await
-        .map_err(|e| match e {
-            CaseError::Failed(m) | CaseError::Infra(m) => {
-                Error::infra(format!("cluster did not come up: {m}"))
-            }
-        })?;
-        ctx.step(format!("{nodes} node(s) Ready"));
+        .await?;
+        ctx.step(format!("{} node(s) Ready", config.nodes));
         Ok(cluster)
     }
 
-    /// Runs `kubectl ARGS` as cluster admin inside the apiserver container.
+    /// A kube-rs client acting as cluster admin (the PKI's `kubernetes-admin`, group
+    /// `system:masters`), talking to `https://127.0.0.1:<api_port>` and trusting only the
+    /// cluster's CA.
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// A kubeconfig for the host: cluster admin at `https://127.0.0.1:<api_port>`, with the
+    /// credentials embedded, usable by any kubectl as is.
+    pub fn host_kubeconfig(&self) -> String {
+        kubeconfig(
+            &format!("https://127.0.0.1:{}", self.api_port),
+            &self.ca,
+            &self.admin,
+            "admin",
+        )
+    }
+
+    /// Runs `kubectl ARGS` as cluster admin inside the apiserver container (ordeal's
+    /// control-plane image has kubectl; a registry apiserver image does not).
     pub async fn kubectl(&self, args: &[&str]) -> Result<ExecOutput> {
         let mut cmd = vec![
             "kubectl",
@@ -467,7 +436,7 @@ impl KubeCluster {
         self.apiserver.exec(cmd).await
     }
 
-    /// Applies `manifest` (YAML).
+    /// Applies `manifest` (YAML) with kubectl inside the apiserver container.
     pub async fn apply(&self, manifest: &str) -> Result<()> {
         let input =
             futures::stream::iter([Ok::<_, String>(bytes::Bytes::from(manifest.to_owned()))]);
@@ -489,58 +458,45 @@ impl KubeCluster {
         }
     }
 
-    async fn json<T: for<'de> Deserialize<'de>>(&self, args: &[&str]) -> Result<T> {
-        let mut a = args.to_vec();
-        a.extend_from_slice(&["-o", "json"]);
-        let out = self.kubectl(&a).await?;
-        if !out.success() {
-            return Err(Error::infra(format!(
-                "kubectl {} failed: {}",
-                args.join(" "),
-                out.summary()
-            )));
-        }
-        serde_json::from_str(&out.stdout)
-            .map_err(|e| Error::infra(format!("kubectl {}: unexpected JSON: {e}", args.join(" "))))
-    }
-
     /// Every node with its conditions.
     pub async fn nodes_status(&self) -> Result<Vec<Node>> {
-        Ok(self.json::<List<Node>>(&["get", "nodes"]).await?.items)
+        let nodes: Api<Node> = Api::all(self.client());
+        Ok(nodes
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| api_err("list nodes", e))?
+            .items)
     }
 
     /// Pods in the default namespace matching `selector` (`app=web`), or all with `""`.
     pub async fn pods(&self, selector: &str) -> Result<Vec<Pod>> {
-        let mut args = vec!["get", "pods"];
+        let pods: Api<Pod> = Api::default_namespaced(self.client());
+        let mut params = ListParams::default();
         if !selector.is_empty() {
-            args.extend_from_slice(&["-l", selector]);
+            params = params.labels(selector);
         }
-        Ok(self.json::<List<Pod>>(&args).await?.items)
+        Ok(pods
+            .list(&params)
+            .await
+            .map_err(|e| api_err(&format!("list pods `{selector}`"), e))?
+            .items)
     }
 
-    /// A pod's log.
+    /// A pod's log (default namespace), read through the apiserver from its kubelet.
     pub async fn logs(&self, pod: &str) -> Result<String> {
-        let out = self.kubectl(&["logs", pod]).await?;
-        if out.success() {
-            Ok(out.stdout)
-        } else {
-            Err(Error::infra(format!(
-                "kubectl logs {pod}: {}",
-                out.summary()
-            )))
-        }
+        let pods: Api<Pod> = Api::default_namespaced(self.client());
+        pods.logs(pod, &LogParams::default())
+            .await
+            .map_err(|e| api_err(&format!("read the log of pod `{pod}`"), e))
     }
 
-    /// The controller-manager's timings, read back from its live command line.
+    /// The controller-manager's timings, read back from the arguments its process was started
+    /// with (the engine's record, so it works in images without a shell).
     pub async fn live_timings(&self) -> Result<KubeTimings> {
-        let out = self
-            .controller_manager
-            .sh("tr '\\0' '\\n' < /proc/1/cmdline")
-            .await?;
+        let args = self.controller_manager.args().await?;
         let flag = |name: &str, default: Duration| {
-            out.stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("--{name}=")))
+            args.iter()
+                .find_map(|a| a.strip_prefix(&format!("--{name}=")))
                 .and_then(crate::fault::schedule::parse_duration)
                 .unwrap_or(default)
         };
@@ -557,31 +513,18 @@ impl KubeCluster {
     }
 }
 
-async fn wait_kubectl(
-    apiserver: &Container,
-    args: &[&str],
-    what: &str,
-    timeout: Duration,
-) -> Result<()> {
-    let mut cmd = vec![
-        "kubectl",
-        "--kubeconfig",
-        KUBECONFIG,
-        "--request-timeout=5s",
-    ];
-    cmd.extend_from_slice(args);
-    eventually(what, timeout, Duration::from_millis(250), || async {
-        let out = apiserver.exec(cmd.clone()).await?;
-        Ok(if out.success() {
-            Observed::Holds(())
-        } else {
-            Observed::Not(out.summary())
+/// `eventually` for bring-up: a timeout is an infrastructure error (the cluster did not come
+/// up), never a failed check.
+async fn wait_until<F, Fut>(what: &str, timeout: Duration, probe: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Observed<()>>>,
+{
+    eventually(what, timeout, Duration::from_millis(250), probe)
+        .await
+        .map_err(|e| match e {
+            CaseError::Failed(m) | CaseError::Infra(m) => {
+                Error::infra(format!("cluster did not come up: {m}"))
+            }
         })
-    })
-    .await
-    .map_err(|e| match e {
-        CaseError::Failed(m) | CaseError::Infra(m) => {
-            Error::infra(format!("cluster did not come up: {m}"))
-        }
-    })
 }
