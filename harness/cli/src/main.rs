@@ -14,6 +14,8 @@ use ordeal::{
 };
 use ordeal_suites::profiles;
 
+mod up;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every selected case passed
@@ -46,9 +48,16 @@ enum Command {
     /// Remove containers, networks and volumes that runs left behind (found by label).
     #[command(
         after_help = "By default only runs whose ordeal process is gone are cleaned, so a run in \
-progress elsewhere on this host is left alone. `ordeal run` does the same at start."
+progress elsewhere on this host is left alone. `ordeal run` does the same at start. Clusters \
+kept by `ordeal up --keep` are left to `ordeal down` (or --all)."
     )]
     Clean(CleanArgs),
+    /// Bring a cluster up for you to use (kubeconfig or master URL printed); Ctrl-C removes it.
+    #[command(subcommand, after_help = up::UP_HELP)]
+    Up(up::UpCommand),
+    /// Remove a cluster that `ordeal up --keep` left running.
+    #[command(after_help = up::DOWN_HELP)]
+    Down(up::DownArgs),
     /// Check scenario files and generate seeded fault schedules.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -349,6 +358,8 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Passed)
         }
         Command::Clean(args) => clean(args).await,
+        Command::Up(command) => up::up(command).await,
+        Command::Down(args) => up::down(args).await,
         Command::Doctor { profile } => doctor(&profile).await,
         Command::Schedule(ScheduleCommand::Check { files }) => {
             use ordeal::fault::schedule::{format_duration, load_scenario};
@@ -610,6 +621,13 @@ async fn clean(args: CleanArgs) -> Result<ExitStatus, Error> {
     let mut total = 0;
     for (run, leftovers) in &inventory {
         let orphaned = leftovers.orphaned();
+        if !args.all && leftovers.kept {
+            println!(
+                "run {run}: {} object(s), kept by `ordeal up --keep`: left alone (remove with `ordeal down {run}`)",
+                leftovers.count()
+            );
+            continue;
+        }
         if !args.all && !orphaned {
             println!(
                 "run {run}: {} object(s), owner process alive: left alone (use --all)",

@@ -1,0 +1,156 @@
+//! `ordeal up` and `ordeal down`: a kept cluster is usable from the host with the printed
+//! kubeconfig, survives `ordeal clean`, and `ordeal down` removes every object of it.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{labelled, ordeal, stderr, stdout};
+
+/// The value after `key` on a line of `text` (`run:        <id>`).
+fn field(text: &str, key: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("`{key}` printed in:\n{text}"))
+}
+
+#[test]
+fn up_help_shows_how_to_use_the_kubeconfig() {
+    let out = ordeal().args(["up", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("ordeal up kubernetes --nodes 3 --keep"),
+        "{text}"
+    );
+    assert!(text.contains("export KUBECONFIG="), "{text}");
+    let out = ordeal().args(["down", "--help"]).output().unwrap();
+    assert!(stdout(&out).contains("ordeal down 20261129"));
+}
+
+#[test]
+fn bad_up_arguments_are_one_line_usage_errors() {
+    for args in [
+        ["up", "kubernetes", "--nodes", "0"].as_slice(),
+        ["up", "kubernetes", "--image", "kube-proxy=x:1"].as_slice(),
+        ["up", "nomad"].as_slice(),
+    ] {
+        let out = ordeal().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let lines: Vec<&str> = stderr_text(&out);
+        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
+    }
+}
+
+fn stderr_text(out: &std::process::Output) -> Vec<&str> {
+    std::str::from_utf8(&out.stderr)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("[ordeal] "))
+        .collect()
+}
+
+#[test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+fn a_kept_cluster_serves_host_kubectl_survives_clean_and_down_removes_everything() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = ordeal()
+        .args(["up", "kubernetes", "--nodes", "2", "--keep"])
+        .env("ORDEAL_CACHE", cache.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    let run = field(&text, "run:");
+    let kubeconfig = field(&text, "kubeconfig:");
+    let label = format!("ordeal.run={run}");
+    let before = labelled(&label);
+    assert!(
+        before >= 7,
+        "5 containers and networks at least, got {before}"
+    );
+
+    // The host's kubectl (copied out of the control-plane image) uses the kubeconfig as is.
+    let kubectl = cache.path().join("bin/kubectl");
+    let nodes = Command::new(&kubectl)
+        .args(["--kubeconfig", &kubeconfig, "get", "nodes", "-o", "name"])
+        .output()
+        .unwrap();
+    assert!(nodes.status.success(), "{}", stderr(&nodes));
+    assert_eq!(stdout(&nodes).trim(), "node/node-1\nnode/node-2");
+
+    // `ordeal clean` leaves a kept run alone although its process has exited.
+    let out = ordeal().arg("clean").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains(&format!("run {run}")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(labelled(&label), before, "clean must not touch a kept run");
+
+    let out = ordeal()
+        .args(["down", &run])
+        .env("ORDEAL_CACHE", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(labelled(&label), 0, "down removes every labelled object");
+    assert!(!std::path::Path::new(&kubeconfig).exists());
+
+    let out = ordeal().args(["down", &run]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown run is a usage error"
+    );
+}
+
+#[test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+fn without_keep_ctrl_c_removes_the_cluster() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = ordeal()
+        .args(["up", "kubernetes", "--nodes", "1"])
+        .env("ORDEAL_CACHE", cache.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap());
+    let mut run = None;
+    for line in lines.lines().map_while(Result::ok) {
+        if let Some(id) = line.strip_prefix("run:") {
+            run = Some(id.trim().to_owned());
+        }
+        if line.starts_with("running: Ctrl-C") {
+            break;
+        }
+    }
+    let run = run.expect("run id printed");
+    let label = format!("ordeal.run={run}");
+    assert!(labelled(&label) > 0);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ordeal up did not end after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(code, Some(0));
+    assert_eq!(labelled(&label), 0, "Ctrl-C removes every labelled object");
+}
