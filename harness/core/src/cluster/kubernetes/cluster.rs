@@ -16,8 +16,7 @@ use kube::{
 use super::{
     pki::{Ca, Pair, apiserver_dns_names, kubeconfig, service_account_keys},
     plan::{
-        self, Addresses, Component, KubeImages, KubeTimings, POD_SUBNET_PREFIX, kube_proxy_config,
-        kubelet_config,
+        self, Addresses, Component, KubeImages, KubeTimings, kube_proxy_config, kubelet_config,
     },
 };
 use crate::{
@@ -350,21 +349,14 @@ impl KubeCluster {
                     out.summary()
                 )));
             }
-            for (j, other) in node_ips.iter().enumerate() {
-                if i != j {
-                    let route = format!(
-                        "ip route replace {POD_SUBNET_PREFIX}.{}.0/24 via {other}",
-                        j + 1
-                    );
-                    let out = node.sh(&route).await?;
-                    if !out.success() {
-                        return Err(Error::infra(format!(
-                            "failed to add a pod route on {}: {}",
-                            node.name(),
-                            out.summary()
-                        )));
-                    }
-                }
+            let index = u8::try_from(i + 1).unwrap_or(u8::MAX);
+            let out = node.sh(&plan::overlay_script(index, &node_ips)).await?;
+            if !out.success() {
+                return Err(Error::infra(format!(
+                    "failed to connect {} to the other nodes' pod subnets: {}",
+                    node.name(),
+                    out.summary()
+                )));
             }
         }
         let cluster = Self {

@@ -299,6 +299,41 @@ pub fn node(images: &KubeImages, at: Addresses, index: u8, kube_proxy: bool) -> 
     }
 }
 
+/// The VXLAN that carries pod traffic between nodes: its id, and the /24 of its addresses
+/// (`.<node index>`), inside the node containers only.
+pub const OVERLAY_VNI: u32 = 4244;
+/// See [`OVERLAY_VNI`].
+pub const OVERLAY_PREFIX: &str = "10.245.0";
+
+/// The shell script that connects node `index` (1-based) to every other node's pod subnet.
+///
+/// Pod traffic between nodes is carried in VXLAN (UDP between the nodes' cluster addresses),
+/// not routed bare over the cluster network: that network is `--internal`, and Docker drops
+/// bridged packets whose destination is outside an internal network's subnet (a pod IP) when
+/// the host has `bridge-nf-call-iptables=1`. The outer packets stay inside the subnet, so
+/// node-to-node partitions by cluster address still cut pod traffic, and the routes, which go
+/// through `vxlan0` rather than the cluster interface, survive a network reconnect.
+pub fn overlay_script(index: u8, node_ips: &[Ipv4Addr]) -> String {
+    let me = usize::from(index) - 1;
+    let local = node_ips[me];
+    use std::fmt::Write as _;
+    let mut script = format!(
+        "set -e; ip link add vxlan0 type vxlan id {OVERLAY_VNI} local {local} dstport 4789; \
+ip addr add {OVERLAY_PREFIX}.{index}/24 dev vxlan0; ip link set vxlan0 up"
+    );
+    for (j, peer) in node_ips.iter().enumerate() {
+        if j != me {
+            let n = j + 1;
+            let _ = write!(
+                script,
+                "; bridge fdb append 00:00:00:00:00:00 dev vxlan0 dst {peer}; \
+ip route replace {POD_SUBNET_PREFIX}.{n}.0/24 via {OVERLAY_PREFIX}.{n} dev vxlan0"
+            );
+        }
+    }
+    script
+}
+
 /// The KubeletConfiguration every node gets (see `shared/KUBERNETES.md` §3.4).
 pub fn kubelet_config() -> &'static str {
     "apiVersion: kubelet.config.k8s.io/v1beta1
@@ -487,6 +522,33 @@ mod tests {
         assert!(
             proxy.contains("maxPerCore: 0"),
             "VM-wide conntrack left alone"
+        );
+    }
+
+    #[test]
+    fn the_overlay_reaches_every_other_nodes_pod_subnet_through_vxlan() {
+        let ips = [AT.node(1), AT.node(2), AT.node(3)];
+        let script = overlay_script(2, &ips);
+        assert!(
+            script.contains("vxlan id 4244 local 10.213.7.12 dstport 4789"),
+            "{script}"
+        );
+        assert!(script.contains("ip addr add 10.245.0.2/24 dev vxlan0"));
+        for (peer, n) in [("10.213.7.11", 1), ("10.213.7.13", 3)] {
+            assert!(
+                script.contains(&format!("dev vxlan0 dst {peer}")),
+                "{script}"
+            );
+            assert!(
+                script.contains(&format!(
+                    "ip route replace 10.244.{n}.0/24 via 10.245.0.{n} dev vxlan0"
+                )),
+                "{script}"
+            );
+        }
+        assert!(
+            !script.contains("10.244.2.0/24"),
+            "no route to its own subnet"
         );
     }
 
