@@ -288,10 +288,11 @@ fn main() -> ExitCode {
 
 fn init_tracing(verbose: u8) {
     // testcontainers logs an ERROR when its guard finds a container ordeal already removed
-    // (Ctrl-C, cleanup by label): noise unless debugging.
+    // (Ctrl-C, cleanup by label), and kube's client one for every failed request, which ordeal
+    // polls on purpose while a cluster comes up or a fault is on: noise unless debugging.
     let default = match verbose {
-        0 => "warn,testcontainers=off",
-        1 => "info,testcontainers=off",
+        0 => "warn,testcontainers=off,kube_client=off",
+        1 => "info,testcontainers=off,kube_client=off",
         _ => "debug",
     };
     let filter =

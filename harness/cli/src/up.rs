@@ -159,7 +159,7 @@ fn context(engine: Engine, images: ImageSet, keep: bool) -> (RunId, CaseCtx) {
         false,
     );
     if keep {
-        ctx = ctx.with_label(labels::KEEP, "1");
+        ctx = ctx.with_labels(labels::kept());
     }
     (run, ctx)
 }
@@ -219,35 +219,14 @@ async fn copy_kubectl(cluster: &KubeCluster) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    let bytes = match cluster
+    match cluster
         .apiserver
-        .copy_file_out("/usr/local/bin/kubectl")
+        .copy_file_out("/usr/local/bin/kubectl", &path, 0o755)
         .await
     {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("[ordeal] note: no kubectl copied (the apiserver image has none?): {e}");
-            return None;
-        }
-    };
-    let write = || -> std::io::Result<()> {
-        use std::{io::Write, os::unix::fs::OpenOptionsExt};
-        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o755)
-            .open(&tmp)?;
-        f.write_all(&bytes)?;
-        drop(f);
-        std::fs::rename(&tmp, &path)
-    };
-    match write() {
         Ok(()) => Some(path),
         Err(e) => {
-            eprintln!("[ordeal] note: cannot write `{}`: {e}", path.display());
+            eprintln!("[ordeal] note: no kubectl copied (the apiserver image has none?): {e}");
             None
         }
     }

@@ -139,16 +139,17 @@ impl CaseCtx {
         }
     }
 
-    /// Adds `key=value` to every object this context creates from now on (e.g. `ordeal.keep`).
+    /// Adds `labels` to every object this context creates from now on (e.g. `ordeal.keep`);
+    /// they override the default labels of the same name.
     ///
     /// # Panics
     /// If the context was already cloned: labels are set right after [`Self::new`].
     #[must_use]
-    pub fn with_label(mut self, key: &str, value: &str) -> Self {
+    pub fn with_labels(mut self, labels: Vec<(String, String)>) -> Self {
         Arc::get_mut(&mut self.inner)
-            .expect("with_label on a context that is not shared yet")
+            .expect("with_labels on a context that is not shared yet")
             .labels
-            .push((key.to_owned(), value.to_owned()));
+            .extend(labels);
         self
     }
 

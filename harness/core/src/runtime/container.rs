@@ -569,9 +569,15 @@ impl Container {
         Ok(info.args.unwrap_or_default())
     }
 
-    /// Copies one regular file out of the container (the engine's archive API), e.g. a binary
-    /// to run on the host.
-    pub async fn copy_file_out(&self, path: &str) -> Result<Vec<u8>> {
+    /// Copies one regular file out of the container (the engine's archive API) to `dest`, with
+    /// `mode`, e.g. a binary to run on the host. The archive is streamed through a temporary
+    /// file next to `dest`, never held in memory, and `dest` appears complete or not at all.
+    pub async fn copy_file_out(&self, path: &str, dest: &std::path::Path, mode: u32) -> Result<()> {
+        use std::io::{Seek, Write};
+        let fail = |e: &dyn std::fmt::Display| self.err(&format!("copy `{path}` from"), e);
+        let dir = dest.parent().unwrap_or(std::path::Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        let mut archive = tempfile::tempfile_in(dir).map_err(|e| fail(&e))?;
         let opts = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
             .path(path)
             .build();
@@ -579,18 +585,22 @@ impl Container {
             .engine
             .docker()
             .download_from_container(&self.id, Some(opts));
-        let mut archive = Vec::new();
         while let Some(chunk) = stream.next().await {
-            archive.extend_from_slice(
-                &chunk.map_err(|e| self.err(&format!("copy `{path}` from"), e))?,
-            );
+            archive
+                .write_all(&chunk.map_err(|e| fail(&e))?)
+                .map_err(|e| fail(&e))?;
         }
-        first_tar_file(&archive).map(<[u8]>::to_vec).ok_or_else(|| {
-            self.err(
-                &format!("copy `{path}` from"),
-                "no regular file in the archive",
-            )
-        })
+        archive.rewind().map_err(|e| fail(&e))?;
+        let mut out = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+        extract_first_file(&mut archive, out.as_file_mut()).map_err(|e| fail(&e))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            out.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(|e| fail(&e))?;
+        }
+        out.persist(dest).map_err(|e| fail(&e.error))?;
+        Ok(())
     }
 
     /// The container's IPv4 address on `network`.
@@ -665,26 +675,34 @@ impl Container {
     }
 }
 
-/// The content of the first regular file of a ustar/PAX archive (what the engine's archive API
-/// returns for one file). PAX extended headers are skipped.
-fn first_tar_file(archive: &[u8]) -> Option<&[u8]> {
-    let mut at = 0;
-    while at + 512 <= archive.len() {
-        let header = &archive[at..at + 512];
+/// Copies the content of the first regular file of a ustar/PAX archive (what the engine's
+/// archive API returns for one file) from `archive` to `out`. PAX extended headers are skipped.
+fn extract_first_file(
+    archive: &mut impl std::io::Read,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind, Read};
+    let bad = |m: &str| Error::new(ErrorKind::InvalidData, m.to_owned());
+    let mut header = [0u8; 512];
+    loop {
+        archive.read_exact(&mut header)?;
         if header.iter().all(|b| *b == 0) {
-            return None;
+            return Err(bad("no regular file in the archive"));
         }
-        let size_field = std::str::from_utf8(&header[124..136]).ok()?;
-        let size =
-            usize::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
-                .ok()?;
-        let data = at + 512;
+        let field = std::str::from_utf8(&header[124..136]).map_err(|_| bad("bad tar size"))?;
+        let size = u64::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+            .map_err(|_| bad("bad tar size"))?;
         if header[156] == b'0' || header[156] == 0 {
-            return archive.get(data..data + size);
+            let copied = std::io::copy(&mut archive.take(size), out)?;
+            return if copied == size {
+                Ok(())
+            } else {
+                Err(bad("truncated archive"))
+            };
         }
-        at = data + size.div_ceil(512) * 512;
+        let padded = size.div_ceil(512) * 512;
+        std::io::copy(&mut archive.take(padded), &mut std::io::sink())?;
     }
-    None
 }
 
 /// The last `tail` log lines of container `id`.
@@ -752,8 +770,10 @@ mod tests {
         let mut archive = tar_entry(b'x', "PaxHeaders/kubectl", b"30 mtime=1.5\n");
         archive.extend(tar_entry(b'0', "kubectl", b"\x7fELF binary"));
         archive.extend(vec![0u8; 1024]);
-        assert_eq!(first_tar_file(&archive), Some(&b"\x7fELF binary"[..]));
-        assert_eq!(first_tar_file(&[0u8; 1024]), None);
+        let mut out = Vec::new();
+        extract_first_file(&mut archive.as_slice(), &mut out).unwrap();
+        assert_eq!(out, b"\x7fELF binary");
+        assert!(extract_first_file(&mut [0u8; 1024].as_slice(), &mut Vec::new()).is_err());
     }
 
     #[test]

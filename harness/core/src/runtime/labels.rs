@@ -71,6 +71,14 @@ impl Owner {
         }
     }
 
+    /// Process `pid`, if it exists.
+    pub fn of(pid: u32) -> Option<Self> {
+        Some(Self {
+            pid,
+            start: process_start(pid)?,
+        })
+    }
+
     /// Reads the owner back from an object's labels.
     pub fn from_labels(labels: &HashMap<String, String>) -> Option<Self> {
         let pid = labels.get(PID)?.parse().ok()?;
@@ -91,6 +99,18 @@ fn process_start(pid: u32) -> Option<u64> {
     let rest = &stat[stat.rfind(')')? + 1..];
     // After ')' come fields 3.. ; the start time is field 22, i.e. index 19 here.
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The labels that keep a run past its process (`ordeal up --keep`): [`KEEP`], and init
+/// (pid 1) as the owner, so that ordeal binaries older than the `ordeal.keep` label also see a
+/// live owner and leave the run alone.
+pub fn kept() -> Vec<(String, String)> {
+    let mut labels = vec![(KEEP.to_owned(), "1".to_owned())];
+    if let Some(init) = Owner::of(1) {
+        labels.push((PID.to_owned(), init.pid.to_string()));
+        labels.push((PID_START.to_owned(), init.start.to_string()));
+    }
+    labels
 }
 
 /// The labels for an object of `role` in run `run`, owned by the current process.
@@ -138,6 +158,15 @@ mod tests {
         assert_eq!(labels[RUN], run.as_str());
         assert_eq!(labels[CASE], "smoke::x");
         assert_eq!(Owner::from_labels(&labels), Some(Owner::current()));
+    }
+
+    #[test]
+    fn a_kept_run_is_owned_by_init_which_is_always_alive() {
+        let labels: HashMap<String, String> = kept().into_iter().collect();
+        assert_eq!(labels[KEEP], "1");
+        let owner = Owner::from_labels(&labels).expect("owner labels");
+        assert_eq!(owner.pid, 1);
+        assert!(owner.is_alive());
     }
 
     #[test]
