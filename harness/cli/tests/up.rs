@@ -122,9 +122,17 @@ fn without_keep_ctrl_c_removes_the_cluster() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap());
+    // Read stdout to the end on a thread: a closed pipe would kill ordeal with SIGPIPE when it
+    // prints its last line.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
     let mut run = None;
-    for line in lines.lines().map_while(Result::ok) {
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(180)) {
         if let Some(id) = line.strip_prefix("run:") {
             run = Some(id.trim().to_owned());
         }
@@ -151,6 +159,11 @@ fn without_keep_ctrl_c_removes_the_cluster() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(0), "Ctrl-C is how a cluster of `ordeal up` ends");
     assert_eq!(labelled(&label), 0, "Ctrl-C removes every labelled object");
+    let rest: Vec<String> = rx.iter().collect();
+    assert!(
+        rest.iter().any(|l| l.starts_with("removed run")),
+        "{rest:?}"
+    );
 }
