@@ -239,10 +239,8 @@ impl KubeCluster {
                 .try_into()
                 .map_err(|_| Error::infra("the control-plane plan has four components"))?;
 
-        ctx.step("starting etcd");
-        let etcd = ctx.start(spec(&etcd_plan, &mgmt.name, vec![])).await?;
-
-        ctx.step("starting kube-apiserver");
+        // etcd and kube-apiserver start side by side: the apiserver retries etcd until it answers.
+        ctx.step("starting etcd and kube-apiserver");
         let kubelet_client = ca.client("kube-apiserver-kubelet-client", Some("system:masters"))?;
         let mut files = vec![
             ca_file.clone(),
@@ -255,7 +253,11 @@ impl KubeCluster {
         files.push(kubeconfig_file("admin", &server));
         let mut api_spec = spec(&api_plan, &api_net.name, files);
         api_spec.ports = vec![(api_port, 6443)];
-        let apiserver = ctx.start(api_spec).await?;
+        let (etcd, apiserver) = futures::future::try_join(
+            ctx.start(spec(&etcd_plan, &mgmt.name, vec![])),
+            ctx.start(api_spec),
+        )
+        .await?;
         let host_kubeconfig = kubeconfig(
             &format!("https://127.0.0.1:{api_port}"),
             &ca.pair,
@@ -289,12 +291,14 @@ impl KubeCluster {
         ];
         files.extend(cert_files("kcm", &kcm_cert));
         files.push(kubeconfig_file("kcm", &server));
-        let controller_manager = ctx.start(spec(&kcm_plan, &mgmt.name, files)).await?;
+        let kcm_spec = spec(&kcm_plan, &mgmt.name, files);
         let sched_cert = ca.client("system:kube-scheduler", None)?;
         let mut files = vec![ca_file.clone()];
         files.extend(cert_files("scheduler", &sched_cert));
         files.push(kubeconfig_file("scheduler", &server));
-        let scheduler = ctx.start(spec(&sched_plan, &mgmt.name, files)).await?;
+        let sched_spec = spec(&sched_plan, &mgmt.name, files);
+        let (controller_manager, scheduler) =
+            futures::future::try_join(ctx.start(kcm_spec), ctx.start(sched_spec)).await?;
         // "Ready": a controller (serviceaccount) has acted, so kcm is connected and syncing.
         let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
         wait_until(
@@ -314,8 +318,8 @@ impl KubeCluster {
         // Nodes: kubelet, and kube-proxy with one shared identity (system:kube-proxy, bound to
         // system:node-proxier by the bootstrap RBAC).
         let proxy_cert = ca.client("system:kube-proxy", None)?;
-        let mut node_list = Vec::new();
-        let mut node_ips = Vec::new();
+        let node_ips: Vec<Ipv4Addr> = (1..=config.nodes).map(|i| at.node(i)).collect();
+        let mut node_specs = Vec::new();
         for i in 1..=config.nodes {
             let plan = plan::node(&images, at, i, config.kube_proxy);
             let cert = ca.client(&format!("system:node:{}", plan.name), Some("system:nodes"))?;
@@ -332,33 +336,38 @@ impl KubeCluster {
             s.system = true;
             s.tmpfs = vec!["/run".into(), "/tmp".into()];
             s.volumes = vec!["/var/lib/containerd".into(), "/var/lib/kubelet".into()];
-            node_list.push(ctx.start(s).await?);
-            node_ips.push(plan.ip);
+            node_specs.push((i, s));
         }
-        for (i, node) in node_list.iter().enumerate() {
-            let out = node
-                .import_images(
-                    &[images.pause.as_str(), images.workload.as_str()],
-                    ["ctr", "-n", "k8s.io", "images", "import", "-"],
-                )
-                .await?;
-            if !out.success() {
-                return Err(Error::infra(format!(
-                    "failed to preload images into {}: {}",
-                    node.name(),
-                    out.summary()
-                )));
-            }
-            let index = u8::try_from(i + 1).unwrap_or(u8::MAX);
-            let out = node.sh(&plan::overlay_script(index, &node_ips)).await?;
-            if !out.success() {
-                return Err(Error::infra(format!(
-                    "failed to connect {} to the other nodes' pod subnets: {}",
-                    node.name(),
-                    out.summary()
-                )));
-            }
-        }
+        // Nodes come up side by side: start, preload the images, join the overlay.
+        let node_ips_ref = &node_ips;
+        let images_ref = &images;
+        let node_list =
+            futures::future::try_join_all(node_specs.into_iter().map(|(index, s)| async move {
+                let node = ctx.start(s).await?;
+                let out = node
+                    .import_images(
+                        &[images_ref.pause.as_str(), images_ref.workload.as_str()],
+                        ["ctr", "-n", "k8s.io", "images", "import", "-"],
+                    )
+                    .await?;
+                if !out.success() {
+                    return Err(Error::infra(format!(
+                        "failed to preload images into {}: {}",
+                        node.name(),
+                        out.summary()
+                    )));
+                }
+                let out = node.sh(&plan::overlay_script(index, node_ips_ref)).await?;
+                if !out.success() {
+                    return Err(Error::infra(format!(
+                        "failed to connect {} to the other nodes' pod subnets: {}",
+                        node.name(),
+                        out.summary()
+                    )));
+                }
+                Ok(node)
+            }))
+            .await?;
         let cluster = Self {
             etcd,
             apiserver,
