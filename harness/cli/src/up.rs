@@ -55,8 +55,10 @@ and none named), 3 Docker error.";
 pub enum UpCommand {
     /// Kubernetes 1.35: etcd, kube-apiserver, kube-controller-manager, kube-scheduler (one
     /// container each) and N nodes running containerd, kubelet and kube-proxy.
+    #[command(after_help = UP_HELP)]
     Kubernetes(KubeArgs),
     /// Apache Mesos 1.11: ZooKeeper, masters and agents.
+    #[command(after_help = UP_HELP)]
     Mesos(MesosArgs),
 }
 
