@@ -255,7 +255,7 @@ async fn up_kubernetes(args: KubeArgs) -> Result<ExitStatus, Error> {
         api_port: args.port,
         ..KubeConfig::new(args.nodes)
     };
-    let cluster = start(&ctx, KubeCluster::start_with(&ctx, &config)).await?;
+    let cluster = start(&ctx, KubeCluster::start_config(&ctx, &config)).await?;
     let dir = up_dir(&run);
     let kubeconfig = dir.join("kubeconfig");
     write_private(&kubeconfig, &cluster.host_kubeconfig())?;

@@ -257,7 +257,7 @@ async fn service_reachable(ctx: CaseCtx) -> Result<(), CaseError> {
         kube_proxy: !ctx.negative_control(),
         ..KubeConfig::new(2)
     };
-    let cluster = KubeCluster::start_with(&ctx, &config).await?;
+    let cluster = KubeCluster::start_config(&ctx, &config).await?;
     if ctx.negative_control() {
         ctx.fault_injected("kube-proxy not started", "all nodes");
     }

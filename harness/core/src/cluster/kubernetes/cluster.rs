@@ -38,6 +38,9 @@ pub struct KubeConfig {
     pub kube_proxy: bool,
     /// Host port on 127.0.0.1 that publishes the apiserver; `None` picks a free one.
     pub api_port: Option<u16>,
+    /// Extra kube-controller-manager flags (a negative control turns a controller off with
+    /// `--controllers=*,-taint-eviction-controller`, say).
+    pub kcm_extra: Vec<String>,
 }
 
 impl KubeConfig {
@@ -48,6 +51,7 @@ impl KubeConfig {
             timings: KubeTimings::FAST,
             kube_proxy: true,
             api_port: None,
+            kcm_extra: Vec::new(),
         }
     }
 }
@@ -171,16 +175,29 @@ impl KubeCluster {
     /// Starts a control plane and `nodes` nodes (with kube-proxy) for the case, and waits
     /// until every node is Ready. Images: `k8s-control-plane` (or one per component),
     /// `k8s-node`, `pause`, `workload`.
-    pub async fn start(ctx: &CaseCtx, nodes: u8, timings: KubeTimings) -> Result<Self> {
-        let config = KubeConfig {
-            timings,
-            ..KubeConfig::new(nodes)
-        };
-        Self::start_with(ctx, &config).await
+    pub async fn start(ctx: &CaseCtx, nodes: usize, timings: KubeTimings) -> Result<Self> {
+        Self::start_with(ctx, nodes, timings, &[]).await
     }
 
-    /// Like [`Self::start`], as `config` says.
-    pub async fn start_with(ctx: &CaseCtx, config: &KubeConfig) -> Result<Self> {
+    /// [`start`](Self::start) with extra kube-controller-manager flags (a negative control
+    /// turns a controller off with `--controllers=*,-taint-eviction-controller`, say).
+    pub async fn start_with(
+        ctx: &CaseCtx,
+        nodes: usize,
+        timings: KubeTimings,
+        kcm_extra: &[&str],
+    ) -> Result<Self> {
+        let nodes = u8::try_from(nodes).map_err(|_| Error::usage("at most 255 nodes"))?;
+        let config = KubeConfig {
+            timings,
+            kcm_extra: kcm_extra.iter().map(|a| (*a).to_owned()).collect(),
+            ..KubeConfig::new(nodes)
+        };
+        Self::start_config(ctx, &config).await
+    }
+
+    /// Like [`Self::start`], everything as `config` says.
+    pub async fn start_config(ctx: &CaseCtx, config: &KubeConfig) -> Result<Self> {
         let step = Step::start(format!(
             "{}: Kubernetes control plane + {} node(s)",
             ctx.name(),
@@ -191,10 +208,6 @@ impl KubeCluster {
         result
     }
 
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one linear bring-up, easier to follow in one place"
-    )]
     async fn bring_up(ctx: &CaseCtx, config: &KubeConfig) -> Result<Self> {
         let images = KubeImages::resolve(|n| ctx.image(n))?;
         ctx.engine().require_images(&images.references()).await?;
@@ -235,7 +248,7 @@ impl KubeCluster {
             s
         };
         let [etcd_plan, api_plan, kcm_plan, sched_plan]: [Component; 4] =
-            plan::control_plane(&images, at, config.timings)
+            plan::control_plane(&images, at, config.timings, &config.kcm_extra)
                 .try_into()
                 .map_err(|_| Error::infra("the control-plane plan has four components"))?;
 

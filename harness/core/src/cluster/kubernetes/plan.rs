@@ -176,8 +176,14 @@ fn strings(v: &[&str]) -> Vec<String> {
 
 /// etcd, kube-apiserver, kube-controller-manager and kube-scheduler, in start order. Each
 /// entrypoint is the binary's absolute path, which is where both ordeal's image and the
-/// registry.k8s.io images keep it, so the same arguments serve either.
-pub fn control_plane(images: &KubeImages, at: Addresses, timings: KubeTimings) -> Vec<Component> {
+/// registry.k8s.io images keep it, so the same arguments serve either. `kcm_extra` is appended
+/// to the controller-manager's flags (`--controllers=*,-taint-eviction-controller`, say).
+pub fn control_plane(
+    images: &KubeImages,
+    at: Addresses,
+    timings: KubeTimings,
+    kcm_extra: &[String],
+) -> Vec<Component> {
     let etcd = at.etcd();
     let api = at.apiserver();
     let component =
@@ -193,6 +199,11 @@ pub fn control_plane(images: &KubeImages, at: Addresses, timings: KubeTimings) -
         "--name=etcd",
         "--data-dir=/var/lib/etcd",
         "--unsafe-no-fsync",
+        // Addresses, not `localhost`: etcd's default peer URL makes it resolve a name, and a
+        // slow embedded DNS answer made it exit at start.
+        "--listen-peer-urls=http://127.0.0.1:2380",
+        "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+        "--initial-cluster=etcd=http://127.0.0.1:2380",
         "--listen-client-urls=http://0.0.0.0:2379",
     ]);
     etcd_args.push(format!("--advertise-client-urls=http://{etcd}:2379"));
@@ -233,6 +244,7 @@ pub fn control_plane(images: &KubeImages, at: Addresses, timings: KubeTimings) -
         "--node-monitor-period={}s",
         timings.node_monitor_period.as_secs()
     ));
+    kcm_args.extend(kcm_extra.iter().cloned());
     vec![
         component("etcd", &images.etcd, "etcd", etcd, etcd_args),
         component(
@@ -401,7 +413,7 @@ mod tests {
         let set = ImageSet::new(&recipes, &[]).unwrap();
         let images = KubeImages::resolve(|n| set.get(n)).unwrap();
         let cp = recipes.reference("k8s-control-plane").unwrap();
-        for c in control_plane(&images, AT, KubeTimings::FAST) {
+        for c in control_plane(&images, AT, KubeTimings::FAST, &[]) {
             assert_eq!(c.image, cp, "{}", c.name);
         }
         assert_eq!(images.node, recipes.reference("k8s-node").unwrap());
@@ -411,7 +423,8 @@ mod tests {
     #[test]
     fn registry_images_are_mapped_per_component_with_the_binary_as_entrypoint() {
         let images = upstream();
-        let plan = control_plane(&images, AT, KubeTimings::FAST);
+        let extra = ["--controllers=*,-taint-eviction-controller".to_owned()];
+        let plan = control_plane(&images, AT, KubeTimings::FAST, &extra);
         let got: Vec<(&str, &str, Option<&str>)> = plan
             .iter()
             .map(|c| (c.name.as_str(), c.image.as_str(), c.entrypoint.as_deref()))
@@ -471,6 +484,11 @@ mod tests {
                 .contains(&"--node-monitor-grace-period=10s".into())
         );
         assert!(plan[2].args.contains(&"--node-monitor-period=2s".into()));
+        assert_eq!(
+            plan[2].args.last(),
+            Some(&extra[0]),
+            "extra kcm flags come last"
+        );
         assert!(
             plan[3]
                 .args
