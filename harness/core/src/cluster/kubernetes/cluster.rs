@@ -213,8 +213,12 @@ impl KubeCluster {
         ctx.engine().require_images(&images.references()).await?;
         // `mgmt` is every container's first interface and `cluster` carries the fixed
         // addresses and is the one faults partition; both are internal: the cluster talks to
-        // nothing but itself. The apiserver alone starts on `api`, which publishes its port on
+        // nothing but itself. The apiserver alone is also on `api`, which publishes its port on
         // 127.0.0.1 for the harness's client (a published port needs a non-internal network).
+        // It joins `api` last: `api` brings a default route, and a process that dialled etcd
+        // before `cluster` was attached would send its SYNs out that route into Docker's
+        // isolation rules and hang (seen under load as "error creating storage factory"),
+        // where with only internal networks the dial fails at once and is retried.
         let mgmt = ctx.network("mgmt", true).await?;
         let api_net = ctx.network("api", false).await?;
         let net = ctx.network("cluster", true).await?;
@@ -264,7 +268,10 @@ impl KubeCluster {
         files.extend(cert_files("apiserver-kubelet", &kubelet_client));
         files.extend(cert_files("admin", &admin));
         files.push(kubeconfig_file("admin", &server));
-        let mut api_spec = spec(&api_plan, &api_net.name, files);
+        let mut api_spec = spec(&api_plan, &mgmt.name, files);
+        api_spec
+            .extra_networks
+            .push((api_net.name.clone(), api_net.host(2)));
         api_spec.ports = vec![(api_port, 6443)];
         let (etcd, apiserver) = futures::future::try_join(
             ctx.start(spec(&etcd_plan, &mgmt.name, vec![])),
