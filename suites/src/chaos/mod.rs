@@ -4,7 +4,7 @@
 //!
 //! # Known limitations
 //! - Kubernetes only so far; the Mesos chaos checks (agent partitioned → TASK_UNREACHABLE /
-//!   TASK_LOST, MARK_AGENT_GONE) need tasks, which need ordeal's command executor.
+//!   TASK_LOST, MARK_AGENT_GONE) are still to be written on top of the task cases.
 
 mod kubernetes;
 
