@@ -364,17 +364,44 @@ impl KubeCluster {
         let node_list =
             futures::future::try_join_all(node_specs.into_iter().map(|(index, s)| async move {
                 let node = ctx.start(s).await?;
-                let out = node
-                    .import_images(
-                        &[images_ref.pause.as_str(), images_ref.workload.as_str()],
-                        ["ctr", "-n", "k8s.io", "images", "import", "-"],
+                // ctr exits at once (and the archive stream breaks) while containerd is not
+                // serving yet: wait for its socket, and retry an import that fails.
+                let wait = node
+                    .sh(
+                        "for _ in $(seq 300); do [ -S /run/containerd/containerd.sock ] && \
+                         ctr version >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1",
                     )
                     .await?;
-                if !out.success() {
+                if !wait.success() {
                     return Err(Error::infra(format!(
-                        "failed to preload images into {}: {}",
+                        "containerd did not start in {}: {}",
                         node.name(),
-                        out.summary()
+                        wait.summary()
+                    )));
+                }
+                let mut last = String::new();
+                for attempt in 1..=3 {
+                    match node
+                        .import_images(
+                            &[images_ref.pause.as_str(), images_ref.workload.as_str()],
+                            ["ctr", "-n", "k8s.io", "images", "import", "-"],
+                        )
+                        .await
+                    {
+                        Ok(out) if out.success() => {
+                            last.clear();
+                            break;
+                        }
+                        Ok(out) => last = out.summary(),
+                        Err(e) => last = e.to_string(),
+                    }
+                    tracing::debug!(node = node.name(), attempt, "image preload failed: {last}");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                if !last.is_empty() {
+                    return Err(Error::infra(format!(
+                        "failed to preload images into {}: {last}",
+                        node.name()
                     )));
                 }
                 let out = node.sh(&plan::overlay_script(index, node_ips_ref)).await?;
