@@ -287,7 +287,9 @@ async fn partition_healed(ctx: CaseCtx) -> Result<(), CaseError> {
     ctx.check_passed("node-2 NotReady and tainted unreachable:NoExecute");
     if ctx.negative_control() {
         // Broken on purpose: the partition outlasts the toleration, so eviction is due.
-        let hold = Duration::from_secs(toleration + 10).saturating_sub(cut_at.elapsed());
+        // Eviction is due `toleration` after the taint (just observed); 20 s more covers the
+        // controller's queue and the poll.
+        let hold = Duration::from_secs(toleration + 20);
         ctx.step(format!("holding the partition {hold:?} more"));
         tokio::time::sleep(hold).await;
     }
