@@ -26,10 +26,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn outcome_word(c: &CaseRecord) -> &'static str {
-    c.outcome.word()
-}
-
 const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
@@ -110,11 +106,11 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
     }
     o.push_str("</table><h2>Cases</h2><table><tr><th>case</th><th>outcome</th><th>duration</th><th>message</th></tr>");
     for (i, c) in cases.iter().enumerate() {
-        let w = outcome_word(c);
+        let w = c.outcome.word();
         let _ = write!(
             o,
             "<tr><td><a href=\"#case-{i}\">{}</a></td><td class=\"{w}\">{w}</td><td>{:.1} s</td><td class=\"mono\">{}</td></tr>",
-            escape(&display_name(c)),
+            escape(&c.display_name()),
             c.duration_s,
             escape(c.message.as_deref().unwrap_or(""))
         );
@@ -122,11 +118,11 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
     o.push_str("</table>");
     for (i, c) in cases.iter().enumerate() {
         let events: Vec<&Stamped> = timeline.iter().filter(|e| e.case == c.name).collect();
-        let w = outcome_word(c);
+        let w = c.outcome.word();
         let _ = write!(
             o,
             "<h2 id=\"case-{i}\">{} <span class=\"badge b-{w}\">{w}</span></h2>",
-            escape(&display_name(c))
+            escape(&c.display_name())
         );
         if let Some(m) = &c.message {
             let label = if c.outcome == Outcome::Passed {
@@ -178,14 +174,6 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
     }
     o.push_str("</body></html>\n");
     o
-}
-
-fn display_name(c: &CaseRecord) -> String {
-    if c.negative_control {
-        format!("{}::negative_control", c.name)
-    } else {
-        c.name.clone()
-    }
 }
 
 fn describe(e: &RunEvent) -> (&'static str, String) {

@@ -27,6 +27,11 @@ use super::RunMeta;
 /// Makes `s` safe inside CDATA: drops ANSI escape sequences and characters XML 1.0 forbids,
 /// and breaks up `]]>`.
 pub fn sanitize(s: &str) -> String {
+    xml_chars(s).replace("]]>", "]]]]><![CDATA[>")
+}
+
+/// `s` without ANSI escape sequences and the characters XML 1.0 forbids.
+fn xml_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -52,7 +57,7 @@ pub fn sanitize(s: &str) -> String {
             out.push(c);
         }
     }
-    out.replace("]]>", "]]]]><![CDATA[>")
+    out
 }
 
 fn duration(secs: f64) -> Duration {
@@ -75,11 +80,7 @@ pub fn junit_xml(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> 
     for (suite, records) in suites {
         let mut tests = Vec::new();
         for c in records {
-            let name = if c.negative_control {
-                format!("{}::negative_control", c.name)
-            } else {
-                c.name.clone()
-            };
+            let name = c.display_name();
             let msg = sanitize(c.message.as_deref().unwrap_or(""));
             let mut tc = match c.outcome {
                 Outcome::Passed | Outcome::Flaky => {
@@ -119,12 +120,10 @@ pub fn junit_xml(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> 
         .iter()
         .filter(|c| !c.attempts.is_empty())
         .map(|c| {
-            let name = if c.negative_control {
-                format!("{}::negative_control", c.name)
-            } else {
-                c.name.clone()
-            };
-            (name, (c.outcome == Outcome::Flaky, c.attempts.as_slice()))
+            (
+                c.display_name(),
+                (c.outcome == Outcome::Flaky, c.attempts.as_slice()),
+            )
         })
         .collect();
     enrich(&buf, &properties(meta), &reruns)
@@ -287,9 +286,9 @@ fn write_reruns(
     Ok(())
 }
 
-/// [`sanitize`] for attribute values: no CDATA splitting, the writer escapes markup.
+/// Attribute values: only the character filter (the writer escapes markup; no CDATA here).
 fn sanitize_attr(s: &str) -> String {
-    sanitize(s).replace("]]]]><![CDATA[>", "]]>")
+    xml_chars(s)
 }
 
 #[cfg(test)]

@@ -105,6 +105,18 @@ pub struct CaseRecord {
     pub attempts: Vec<Attempt>,
 }
 
+impl CaseRecord {
+    /// The name as the runner, JUnit and the HTML report show it: a negative control carries
+    /// `::negative_control`.
+    pub fn display_name(&self) -> String {
+        if self.negative_control {
+            format!("{}::negative_control", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
 /// The result of a whole run.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
