@@ -17,6 +17,33 @@ fn workload() -> String {
     recipes.reference("workload").unwrap()
 }
 
+/// Options for a nested run of test-double cases: one thread, quiet, and the nested runner's own
+/// "test result: FAILED" line in a file, not this test's output, where CI log readers could take
+/// it for this suite's result.
+fn selftest_options(
+    dir: &std::path::Path,
+    seed: u64,
+    retries: u32,
+    properties: Vec<(String, String)>,
+) -> RunOptions {
+    let recipes = Recipes::load(&default_recipes_dir()).unwrap();
+    RunOptions {
+        profile: "selftest".into(),
+        seed,
+        report_dir: dir.to_owned(),
+        libtest: libtest_mimic::Arguments {
+            test_threads: Some(1),
+            quiet: true,
+            logfile: Some(dir.join("libtest.log").display().to_string()),
+            ..Default::default()
+        },
+        negative_controls: false,
+        images: ImageSet::new(&recipes, &[]).unwrap(),
+        properties,
+        retries,
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -97,24 +124,7 @@ async fn a_panicking_case_is_an_error_and_its_containers_are_removed() {
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let recipes = Recipes::load(&default_recipes_dir()).unwrap();
-    let opts = RunOptions {
-        profile: "selftest".into(),
-        seed: 1,
-        report_dir: dir.path().to_owned(),
-        // The nested runner's own "test result: FAILED" line goes to a file, not this test's
-        // output, where CI log readers could take it for this suite's result.
-        libtest: libtest_mimic::Arguments {
-            test_threads: Some(1),
-            quiet: true,
-            logfile: Some(dir.path().join("libtest.log").display().to_string()),
-            ..Default::default()
-        },
-        negative_controls: false,
-        images: ImageSet::new(&recipes, &[]).unwrap(),
-        properties: vec![],
-        retries: 0,
-    };
+    let opts = selftest_options(dir.path(), 1, 0, vec![]);
     let summary = ordeal::run::run(vec![case], opts).await.unwrap().unwrap();
     assert_eq!(summary.status, ExitStatus::Infra);
     assert_eq!(summary.cases[0].outcome, Outcome::Error);
@@ -285,22 +295,12 @@ async fn retries_report_a_case_that_passes_late_as_flaky_and_one_that_never_pass
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let recipes = Recipes::load(&default_recipes_dir()).unwrap();
-    let opts = RunOptions {
-        profile: "selftest".into(),
-        seed: 3,
-        report_dir: dir.path().to_owned(),
-        libtest: libtest_mimic::Arguments {
-            test_threads: Some(1),
-            quiet: true,
-            logfile: Some(dir.path().join("libtest.log").display().to_string()),
-            ..Default::default()
-        },
-        negative_controls: false,
-        images: ImageSet::new(&recipes, &[]).unwrap(),
-        properties: vec![("node-monitor-grace-period".into(), "8s".into())],
-        retries: 2,
-    };
+    let opts = selftest_options(
+        dir.path(),
+        3,
+        2,
+        vec![("node-monitor-grace-period".into(), "8s".into())],
+    );
     let summary = ordeal::run::run(vec![flaky, never], opts)
         .await
         .unwrap()
