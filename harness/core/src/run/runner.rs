@@ -110,7 +110,7 @@ impl CaseRecord {
     /// `::negative_control`.
     pub fn display_name(&self) -> String {
         if self.negative_control {
-            format!("{}::negative_control", self.name)
+            format!("{}{CONTROL_SUFFIX}", self.name)
         } else {
             self.name.clone()
         }
@@ -131,7 +131,8 @@ pub struct RunSummary {
 }
 
 /// Runs `cases` with `opts`. Returns `Ok(None)` for `--list`.
-pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary>> {
+pub async fn run(cases: Vec<Case>, mut opts: RunOptions) -> Result<Option<RunSummary>> {
+    opts.libtest = name_filters(opts.libtest, opts.negative_controls);
     if opts.libtest.list {
         let trials = cases
             .iter()
@@ -167,7 +168,9 @@ pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary
         .filter(|c| {
             !opts
                 .libtest
-                .is_filtered_out(&Trial::test(c.name.clone(), || Ok(())))
+                .is_filtered_out(&Trial::test(trial_name(c, opts.negative_controls), || {
+                    Ok(())
+                }))
         })
         .collect();
     let mut needed: Vec<String> = Vec::new();
@@ -363,9 +366,29 @@ pub async fn run(cases: Vec<Case>, opts: RunOptions) -> Result<Option<RunSummary
     }))
 }
 
+/// With `--negative-controls` every trial is named `<case>::negative_control`; an `--exact`
+/// FILTER or `--skip` naming the case itself is made to name its control, so
+/// `--negative-controls --exact <case>` runs that case's control rather than nothing.
+fn name_filters(mut args: Arguments, negative: bool) -> Arguments {
+    if negative && args.exact {
+        let control = |f: String| {
+            if f.ends_with(CONTROL_SUFFIX) {
+                f
+            } else {
+                format!("{f}{CONTROL_SUFFIX}")
+            }
+        };
+        args.filter = args.filter.map(control);
+        args.skip = args.skip.into_iter().map(control).collect();
+    }
+    args
+}
+
+const CONTROL_SUFFIX: &str = "::negative_control";
+
 fn trial_name(case: &Case, negative: bool) -> String {
     if negative {
-        format!("{}::negative_control", case.name)
+        format!("{}{CONTROL_SUFFIX}", case.name)
     } else {
         case.name.clone()
     }
@@ -489,4 +512,57 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(filter: &str, skip: &[&str]) -> Arguments {
+        Arguments {
+            filter: Some(filter.to_owned()),
+            skip: skip.iter().map(|s| (*s).to_owned()).collect(),
+            exact: true,
+            ..Default::default()
+        }
+    }
+
+    fn selects(args: &Arguments, trial: &str) -> bool {
+        !args.is_filtered_out(&Trial::test(trial.to_owned(), || Ok(())))
+    }
+
+    #[test]
+    fn exact_case_name_selects_its_negative_control() {
+        let args = name_filters(exact("mesos::tasks::kill", &[]), true);
+        assert!(selects(&args, "mesos::tasks::kill::negative_control"));
+        assert!(!selects(&args, "mesos::tasks::kill_all::negative_control"));
+    }
+
+    #[test]
+    fn exact_control_name_is_kept_and_skip_follows() {
+        let args = name_filters(
+            exact(
+                "a::b::negative_control",
+                &["a::c", "a::d::negative_control"],
+            ),
+            true,
+        );
+        assert_eq!(args.filter.as_deref(), Some("a::b::negative_control"));
+        assert_eq!(
+            args.skip,
+            ["a::c::negative_control", "a::d::negative_control"]
+        );
+    }
+
+    #[test]
+    fn filters_are_untouched_without_controls_or_exact() {
+        let args = name_filters(exact("a::b", &["a::c"]), false);
+        assert_eq!(args.filter.as_deref(), Some("a::b"));
+        assert!(!selects(&args, "a::b::negative_control"));
+        let mut substring = exact("kill", &[]);
+        substring.exact = false;
+        let args = name_filters(substring, true);
+        assert_eq!(args.filter.as_deref(), Some("kill"));
+        assert!(selects(&args, "mesos::tasks::kill::negative_control"));
+    }
 }
