@@ -5,8 +5,9 @@
 //! `libexec/mesos-executor`.
 //!
 //! # Known limitations
-//! - No agent-restart (re-subscription) case yet: restarting the agent container also ends the
-//!   executor it started; the executor's re-subscription is covered by its own tests.
+//! - An agent container restart keeps its tasks only with `MesosCluster::start_sandboxed` (a
+//!   sandbox container holds the node's namespaces and the executors' cgroups); with the plain
+//!   layout the agent container *is* the node, and killing it ends its tasks.
 
 mod cases;
 mod tasks;

@@ -59,7 +59,13 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "mesos::recovery::killed_agent_process_restarts_and_the_executor_resubscribes",
             "SIGKILL of the agent process (a supervisor restarts it; the container stays): the agent re-registers with the same id within 30 s, the task's process survives, and a KILL then ends the task TASK_KILLED by its re-subscribed executor",
-            agent_restart,
+            |ctx| agent_restart(ctx, Restart::Process),
+        )
+        .control("the framework does not checkpoint (its executor gives up when the agent goes)"),
+        Case::new(
+            "mesos::recovery::restarted_agent_container_keeps_checkpointed_tasks_running",
+            "SIGKILL of the agent container, then `docker start` of it (same address and hostname, same work directory): the agent recovers its checkpoint and re-registers with the same id within 30 s, the task stays TASK_RUNNING with its process alive, and a KILL then ends it TASK_KILLED by its re-subscribed executor",
+            |ctx| agent_restart(ctx, Restart::Container),
         )
         .control("the framework does not checkpoint (its executor gives up when the agent goes)"),
     ]
@@ -542,8 +548,20 @@ async fn kill_with_grace(ctx: CaseCtx) -> Result<(), CaseError> {
 
 const SANDBOX: &str = "/var/lib/mesos/agent/slaves/*/frameworks/*/executors/*/runs/latest";
 
-async fn agent_restart(ctx: CaseCtx) -> Result<(), CaseError> {
-    let cluster = MesosCluster::start_restartable(&ctx, 1, 1).await?;
+/// What goes down in a recovery case.
+#[derive(Debug, Clone, Copy)]
+enum Restart {
+    /// `mesos-agent` is SIGKILLed inside its container, and a supervisor loop starts it again.
+    Process,
+    /// The agent container is SIGKILLed and started again ([`MesosCluster::start_sandboxed`]).
+    Container,
+}
+
+async fn agent_restart(ctx: CaseCtx, restart: Restart) -> Result<(), CaseError> {
+    let cluster = match restart {
+        Restart::Process => MesosCluster::start_restartable(&ctx, 1, 1).await?,
+        Restart::Container => MesosCluster::start_sandboxed(&ctx, 1, 1).await?,
+    };
     let checkpoint = !ctx.negative_control();
     let mut t = Launched::start_with(&ctx, &cluster, checkpoint, |a, i| {
         task(a, i, "echo $$ > task.pid; exec sleep 3600")
@@ -572,9 +590,17 @@ async fn agent_restart(ctx: CaseCtx) -> Result<(), CaseError> {
         ));
     }
     let killed_at = std::time::SystemTime::now();
-    cluster.kill_agent_process(0).await?;
     let killed = Instant::now();
-    ctx.fault_injected("kill -9", "mesos-agent process in agent1");
+    match restart {
+        Restart::Process => {
+            cluster.kill_agent_process(0).await?;
+            ctx.fault_injected("kill -9", "mesos-agent process in agent1");
+        }
+        Restart::Container => {
+            cluster.restart_agent_container(0).await?;
+            ctx.fault_injected("docker kill + docker start", "agent container agent1");
+        }
+    }
     let window = Duration::from_secs(30);
     ordeal::check::eventually(
         "the restarted agent to re-register with the same id",

@@ -20,6 +20,8 @@ pub const COMPONENT_IMAGES: &[(&str, &str)] = &[
     ("kube-apiserver", "k8s-control-plane"),
     ("kube-controller-manager", "k8s-control-plane"),
     ("kube-scheduler", "k8s-control-plane"),
+    ("mesos-master", "mesos"),
+    ("mesos-agent", "mesos"),
 ];
 
 /// Image references by recipe name: the recipes' hash tags, with any user overrides applied

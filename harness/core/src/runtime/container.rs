@@ -67,6 +67,11 @@ pub struct ContainerSpec {
     pub case: Option<String>,
     /// Further labels (e.g. `ordeal.keep`).
     pub labels: Vec<(String, String)>,
+    /// PID namespace mode: `container:<docker name>` joins another container's (whose init is
+    /// then PID 1 here too).
+    pub pid: Option<String>,
+    /// Run the engine's init (`docker run --init`) as PID 1: it reaps orphaned processes.
+    pub init: bool,
 }
 
 impl ContainerSpec {
@@ -183,6 +188,7 @@ impl ContainerSpec {
         let ports = self.ports.clone();
         let volumes = self.volumes.clone();
         let system = self.system;
+        let (pid, init) = (self.pid.clone(), self.init);
         // The modifier runs last: it pins published ports to 127.0.0.1 (testcontainers would bind
         // 0.0.0.0, and publish every EXPOSEd port when none is mapped).
         req = req.with_host_config_modifier(move |hc| {
@@ -191,6 +197,12 @@ impl ContainerSpec {
             }
             if !volumes.is_empty() {
                 hc.binds = Some(volumes.clone());
+            }
+            if pid.is_some() {
+                hc.pid_mode = pid.clone();
+            }
+            if init {
+                hc.init = Some(true);
             }
             hc.publish_all_ports = Some(false);
             hc.port_bindings = Some(

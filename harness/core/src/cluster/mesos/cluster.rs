@@ -19,8 +19,11 @@ pub struct MesosCluster {
     pub zookeepers: Vec<Arc<Container>>,
     /// Masters, with the 127.0.0.1 URL of each one's HTTP API.
     pub masters: Vec<(Arc<Container>, String)>,
-    /// Agents.
+    /// Agents (the containers running `mesos-agent`).
     pub agents: Vec<Arc<Container>>,
+    /// With [`AgentMode::Sandboxed`], the sandbox of each agent: the container that owns its
+    /// address, hostname and PID namespace, where its executors and tasks live. Else empty.
+    pub sandboxes: Vec<Arc<Container>>,
     /// The internal cluster network.
     pub network: String,
     /// Cluster addresses of the masters, in order.
@@ -29,6 +32,18 @@ pub struct MesosCluster {
 
 /// Agent resources, as `MESOS_RESOURCES` takes them.
 pub const AGENT_RESOURCES: &str = "cpus:2;mem:1024;disk:4096;ports:[31000-32000]";
+
+/// How agent containers run `mesos-agent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AgentMode {
+    /// `mesos-agent` is the container's process; the container is the node.
+    Plain,
+    /// A shell loop restarts `mesos-agent` 0.5 s after it dies.
+    Supervised,
+    /// Two containers per node: a sandbox (init, network and PID namespaces) and the agent
+    /// container joining them, whose executors move into the sandbox's cgroups.
+    Sandboxed,
+}
 
 fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
@@ -53,7 +68,7 @@ impl MesosCluster {
         agents: usize,
         resources: &str,
     ) -> Result<Self> {
-        Self::start_inner(ctx, masters, agents, resources, false).await
+        Self::start_inner(ctx, masters, agents, resources, AgentMode::Plain).await
     }
 
     /// Like [`Self::start`], but each agent container runs `mesos-agent` under a shell loop
@@ -61,7 +76,27 @@ impl MesosCluster {
     /// fault can then kill the agent *process* ([`Self::kill_agent_process`]) while its
     /// executors and tasks, which are not its children once it is gone, keep running.
     pub async fn start_restartable(ctx: &CaseCtx, masters: usize, agents: usize) -> Result<Self> {
-        Self::start_inner(ctx, masters, agents, AGENT_RESOURCES, true).await
+        Self::start_inner(ctx, masters, agents, AGENT_RESOURCES, AgentMode::Supervised).await
+    }
+
+    /// Like [`Self::start`], but each agent is a node of two containers, so that the agent
+    /// container can be restarted ([`Self::restart_agent_container`]) the way an agent
+    /// service is restarted on a host: a sandbox (`agentN-node`: Docker's init as PID 1, the
+    /// address, hostname and PID namespace) and the agent container (`agentN`) joining its
+    /// network and PID namespaces. Executors leave the agent container's cgroups for the
+    /// sandbox's (`ORDEAL_EXECUTOR_CGROUPS=init`), so killing the agent container ends
+    /// `mesos-agent` only; its work and runtime directories stay in the container's layer.
+    pub async fn start_sandboxed(ctx: &CaseCtx, masters: usize, agents: usize) -> Result<Self> {
+        Self::start_inner(ctx, masters, agents, AGENT_RESOURCES, AgentMode::Sandboxed).await
+    }
+
+    /// SIGKILLs agent container `i` and starts the same container again: same address and
+    /// hostname (the sandbox's), same work directory. Needs [`Self::start_sandboxed`] for its
+    /// tasks to survive.
+    pub async fn restart_agent_container(&self, i: usize) -> Result<()> {
+        let agent = &self.agents[i];
+        agent.kill("KILL").await?;
+        agent.start().await
     }
 
     /// SIGKILLs the `mesos-agent` process in agent container `i` (not the container).
@@ -82,13 +117,13 @@ impl MesosCluster {
         masters: usize,
         agents: usize,
         resources: &str,
-        restartable: bool,
+        mode: AgentMode,
     ) -> Result<Self> {
         let step = Step::start(format!(
             "{}: Mesos {masters} master(s) + {agents} agent(s)",
             ctx.name()
         ));
-        let r = Self::bring_up(ctx, masters, agents, resources, restartable).await;
+        let r = Self::bring_up(ctx, masters, agents, resources, mode).await;
         step.finish(if r.is_ok() { "ready" } else { "failed" });
         r
     }
@@ -98,9 +133,13 @@ impl MesosCluster {
         n_masters: usize,
         n_agents: usize,
         resources: &str,
-        restartable: bool,
+        mode: AgentMode,
     ) -> Result<Self> {
-        let (mesos, zk_image) = (ctx.image("mesos")?, ctx.image("zookeeper")?);
+        let (master_image, agent_image, zk_image) = (
+            ctx.image("mesos-master")?,
+            ctx.image("mesos-agent")?,
+            ctx.image("zookeeper")?,
+        );
         // `mgmt` carries the published master ports (so it cannot be internal); `cluster` is
         // internal and carries every Mesos message: processes bind 0.0.0.0 and advertise their
         // cluster address.
@@ -136,51 +175,45 @@ impl MesosCluster {
         for i in 1..=n_masters {
             let ip = net.host(u8::try_from(10 + i).map_err(|_| Error::usage("too many masters"))?);
             let port = free_port()?;
-            let mut s = ContainerSpec::new(format!("master{i}"), &mesos, "mesos-master")
-                .network(&mgmt.name)
-                .cmd(["mesos-master"])
-                .env("LIBPROCESS_IP", "0.0.0.0")
-                .env("LIBPROCESS_ADVERTISE_IP", ip.to_string())
-                .env("MESOS_HOSTNAME", ip.to_string())
-                .env("MESOS_ZK", &zk_url)
-                .env("MESOS_QUORUM", quorum.to_string())
-                .env("MESOS_WORK_DIR", "/var/lib/mesos/master")
-                .env("MESOS_REGISTRY", "replicated_log");
+            let mut s = master_spec(&master_image, i, ip, &zk_url, quorum).network(&mgmt.name);
             s.extra_networks = vec![(net.name.clone(), ip)];
             s.ports = vec![(port, 5050)];
             masters.push((ctx.start(s).await?, format!("http://127.0.0.1:{port}")));
             master_ips.push(ip);
         }
         let mut agents = Vec::new();
+        let mut sandboxes = Vec::new();
         for i in 1..=n_agents {
             let ip = net.host(u8::try_from(20 + i).map_err(|_| Error::usage("too many agents"))?);
-            let cmd: Vec<&str> = if restartable {
-                vec!["sh", "-c", "while :; do mesos-agent; sleep 0.5; done"]
+            let mut s = agent_spec(&agent_image, i, ip, &zk_url, resources, mode);
+            if mode == AgentMode::Sandboxed {
+                let mut node =
+                    ContainerSpec::new(format!("agent{i}-node"), &agent_image, "mesos-node")
+                        .network(&mgmt.name)
+                        .cmd(["sleep", "infinity"]);
+                node.hostname = Some(format!("agent{i}"));
+                node.init = true;
+                node.extra_networks = vec![(net.name.clone(), ip)];
+                let node = ctx.start(node).await?;
+                let shared = format!("container:{}", node.docker_name());
+                s = s
+                    .network(shared.clone())
+                    .env("ORDEAL_EXECUTOR_CGROUPS", "init");
+                s.pid = Some(shared);
+                // To mount the cgroup hierarchies the executors move through.
+                s.cap_add = vec!["SYS_ADMIN".into()];
+                sandboxes.push(node);
             } else {
-                vec!["mesos-agent"]
-            };
-            let mut s = ContainerSpec::new(format!("agent{i}"), &mesos, "mesos-agent")
-                .network(&mgmt.name)
-                .cmd(cmd)
-                .env("LIBPROCESS_IP", "0.0.0.0")
-                .env("LIBPROCESS_ADVERTISE_IP", ip.to_string())
-                .env("MESOS_HOSTNAME", ip.to_string())
-                .env("MESOS_MASTER", &zk_url)
-                .env("MESOS_WORK_DIR", "/var/lib/mesos/agent")
-                .env("MESOS_RUNTIME_DIR", "/var/run/mesos")
-                .env("MESOS_LAUNCHER", "posix")
-                .env("MESOS_ISOLATION", "posix/cpu,posix/mem")
-                .env("MESOS_SYSTEMD_ENABLE_SUPPORT", "false")
-                .env("MESOS_SWITCH_USER", "false")
-                .env("MESOS_RESOURCES", resources)
-                .env("MESOS_ATTRIBUTES", format!("rack:r{i}"));
-            s.extra_networks = vec![(net.name.clone(), ip)];
+                s = s.network(&mgmt.name);
+                s.extra_networks = vec![(net.name.clone(), ip)];
+            }
             agents.push(ctx.start(s).await?);
         }
         let cluster = Self {
             zookeepers: vec![zookeeper],
             masters,
             agents,
+            sandboxes,
             network: net.name.clone(),
             master_ips,
         };
@@ -229,10 +262,138 @@ impl MesosCluster {
     }
 }
 
+/// Master `i` (1-based) at cluster address `ip`. The binary is the entrypoint, found on the
+/// image's `PATH`, and every flag is a `MESOS_*` variable, so ordeal's `mesos` image and an
+/// upstream one whose entrypoint is `mesos-master` (`--image mesos-master=REF`) start alike.
+fn master_spec(image: &str, i: usize, ip: Ipv4Addr, zk_url: &str, quorum: usize) -> ContainerSpec {
+    let mut s = ContainerSpec::new(format!("master{i}"), image, "mesos-master")
+        .env("LIBPROCESS_IP", "0.0.0.0")
+        .env("LIBPROCESS_ADVERTISE_IP", ip.to_string())
+        .env("MESOS_HOSTNAME", ip.to_string())
+        .env("MESOS_ZK", zk_url)
+        .env("MESOS_QUORUM", quorum.to_string())
+        .env("MESOS_WORK_DIR", "/var/lib/mesos/master")
+        .env("MESOS_REGISTRY", "replicated_log");
+    s.entrypoint = Some("mesos-master".into());
+    s
+}
+
+/// Agent `i` (1-based) advertising `ip`, without its networks: `mesos-agent` as the entrypoint
+/// (under a restart loop in `sh` when [`AgentMode::Supervised`]), flags as `MESOS_*`.
+fn agent_spec(
+    image: &str,
+    i: usize,
+    ip: Ipv4Addr,
+    zk_url: &str,
+    resources: &str,
+    mode: AgentMode,
+) -> ContainerSpec {
+    let mut s = ContainerSpec::new(format!("agent{i}"), image, "mesos-agent")
+        .env("LIBPROCESS_IP", "0.0.0.0")
+        .env("LIBPROCESS_ADVERTISE_IP", ip.to_string())
+        .env("MESOS_HOSTNAME", ip.to_string())
+        .env("MESOS_MASTER", zk_url)
+        .env("MESOS_WORK_DIR", "/var/lib/mesos/agent")
+        .env("MESOS_RUNTIME_DIR", "/var/run/mesos")
+        .env("MESOS_LAUNCHER", "posix")
+        .env("MESOS_ISOLATION", "posix/cpu,posix/mem")
+        .env("MESOS_SYSTEMD_ENABLE_SUPPORT", "false")
+        .env("MESOS_SWITCH_USER", "false")
+        .env("MESOS_RESOURCES", resources)
+        .env("MESOS_ATTRIBUTES", format!("rack:r{i}"));
+    if mode == AgentMode::Supervised {
+        s.entrypoint = Some("sh".into());
+        s.cmd = vec![
+            "-c".into(),
+            "while :; do mesos-agent; sleep 0.5; done".into(),
+        ];
+    } else {
+        s.entrypoint = Some("mesos-agent".into());
+    }
+    s
+}
+
 fn up_err(e: CaseError) -> Error {
     match e {
         CaseError::Failed(m) | CaseError::Infra(m) => {
             Error::infra(format!("Mesos cluster did not come up: {m}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::images::ImageSet;
+
+    fn env<'a>(s: &'a ContainerSpec, key: &str) -> Option<&'a str> {
+        s.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `--image mesos-master=… --image mesos-agent=…` reach the specs as given, and the specs
+    /// only rely on what an upstream image provides: its binary on `PATH`, `MESOS_*` flags.
+    #[test]
+    fn upstream_images_run_their_binary_with_mesos_flags() {
+        let images = ImageSet::from_refs([
+            ("mesos", "ordeal/mesos:abc"),
+            ("mesos-master", "mesosphere/mesos-master:1.11.0"),
+            ("mesos-agent", "mesosphere/mesos-slave:1.11.0"),
+        ]);
+        let ip = Ipv4Addr::new(10, 1, 0, 11);
+        let m = master_spec(
+            &images.get("mesos-master").unwrap(),
+            1,
+            ip,
+            "zk://z:2181/mesos",
+            2,
+        );
+        assert_eq!(m.image, "mesosphere/mesos-master:1.11.0");
+        assert_eq!(m.entrypoint.as_deref(), Some("mesos-master"));
+        assert!(
+            m.cmd.is_empty(),
+            "no argument may depend on ordeal's image: {:?}",
+            m.cmd
+        );
+        assert_eq!(env(&m, "MESOS_QUORUM"), Some("2"));
+        assert_eq!(env(&m, "MESOS_ZK"), Some("zk://z:2181/mesos"));
+        assert_eq!(env(&m, "LIBPROCESS_ADVERTISE_IP"), Some("10.1.0.11"));
+        let a = agent_spec(
+            &images.get("mesos-agent").unwrap(),
+            2,
+            ip,
+            "zk://z:2181/mesos",
+            AGENT_RESOURCES,
+            AgentMode::Plain,
+        );
+        assert_eq!(a.image, "mesosphere/mesos-slave:1.11.0");
+        assert_eq!(a.entrypoint.as_deref(), Some("mesos-agent"));
+        assert!(a.cmd.is_empty());
+        assert_eq!(env(&a, "MESOS_MASTER"), Some("zk://z:2181/mesos"));
+        assert_eq!(env(&a, "MESOS_RESOURCES"), Some(AGENT_RESOURCES));
+        assert_eq!(env(&a, "MESOS_ATTRIBUTES"), Some("rack:r2"));
+    }
+
+    #[test]
+    fn without_overrides_both_roles_use_the_mesos_recipe() {
+        let images = ImageSet::from_refs([("mesos", "ordeal/mesos:abc")]);
+        assert_eq!(images.get("mesos-master").unwrap(), "ordeal/mesos:abc");
+        assert_eq!(images.get("mesos-agent").unwrap(), "ordeal/mesos:abc");
+    }
+
+    #[test]
+    fn a_supervised_agent_restarts_mesos_agent_under_sh() {
+        let a = agent_spec(
+            "ordeal/mesos:abc",
+            1,
+            Ipv4Addr::new(10, 1, 0, 21),
+            "zk://z:2181/mesos",
+            AGENT_RESOURCES,
+            AgentMode::Supervised,
+        );
+        assert_eq!(a.entrypoint.as_deref(), Some("sh"));
+        assert!(a.cmd[1].contains("while :; do mesos-agent;"), "{:?}", a.cmd);
     }
 }
