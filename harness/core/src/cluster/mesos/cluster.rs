@@ -84,7 +84,7 @@ impl MesosCluster {
     /// service is restarted on a host: a sandbox (`agentN-node`: Docker's init as PID 1, the
     /// address, hostname and PID namespace) and the agent container (`agentN`) joining its
     /// network and PID namespaces. Executors leave the agent container's cgroups for the
-    /// sandbox's (`ORDEAL_EXECUTOR_CGROUPS=init`), so killing the agent container ends
+    /// sandbox's (`/etc/ordeal/executor-cgroups` says `init`), so killing the agent container ends
     /// `mesos-agent` only; its work and runtime directories stay in the container's layer.
     pub async fn start_sandboxed(ctx: &CaseCtx, masters: usize, agents: usize) -> Result<Self> {
         Self::start_inner(ctx, masters, agents, AGENT_RESOURCES, AgentMode::Sandboxed).await
@@ -196,10 +196,13 @@ impl MesosCluster {
                 node.extra_networks = vec![(net.name.clone(), ip)];
                 let node = ctx.start(node).await?;
                 let shared = format!("container:{}", node.docker_name());
-                s = s
-                    .network(shared.clone())
-                    .env("ORDEAL_EXECUTOR_CGROUPS", "init");
+                s = s.network(shared.clone());
                 s.pid = Some(shared);
+                s.files = vec![(
+                    "/etc/ordeal/executor-cgroups".into(),
+                    0o644,
+                    b"init\n".to_vec(),
+                )];
                 // To mount the cgroup hierarchies the executors move through.
                 s.cap_add = vec!["SYS_ADMIN".into()];
                 sandboxes.push(node);
