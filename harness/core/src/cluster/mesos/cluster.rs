@@ -3,7 +3,10 @@
 
 use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
-use super::{Operator, api::Agent};
+use super::{
+    Operator,
+    api::{Agent, Id},
+};
 use crate::{
     Error, Result,
     check::{CaseError, Observed, eventually},
@@ -28,14 +31,48 @@ pub struct MesosCluster {
     pub network: String,
     /// Cluster addresses of the masters, in order.
     pub master_ips: Vec<Ipv4Addr>,
+    /// Cluster addresses of the agents, in order (each agent's `hostname` as the master
+    /// reports it).
+    pub agent_ips: Vec<Ipv4Addr>,
 }
 
 /// Agent resources, as `MESOS_RESOURCES` takes them.
 pub const AGENT_RESOURCES: &str = "cpus:2;mem:1024;disk:4096;ports:[31000-32000]";
 
+/// What [`MesosCluster::start_config`] brings up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MesosConfig {
+    /// Masters (quorum = majority).
+    pub masters: usize,
+    /// Agents.
+    pub agents: usize,
+    /// What every agent advertises, as `MESOS_RESOURCES` takes it.
+    pub resources: String,
+    /// How agent containers run `mesos-agent`.
+    pub agent_mode: AgentMode,
+    /// Extra environment of every master: any master flag as `MESOS_<FLAG>`
+    /// (`MESOS_AGENT_PING_TIMEOUT=2secs`). A variable the cluster sets itself (`MESOS_ZK`,
+    /// `MESOS_QUORUM`...) is refused.
+    pub master_env: Vec<(String, String)>,
+}
+
+impl MesosConfig {
+    /// `masters` masters and `agents` plain agents with [`AGENT_RESOURCES`], the masters'
+    /// default flags.
+    pub fn new(masters: usize, agents: usize) -> Self {
+        Self {
+            masters,
+            agents,
+            resources: AGENT_RESOURCES.into(),
+            agent_mode: AgentMode::Plain,
+            master_env: Vec::new(),
+        }
+    }
+}
+
 /// How agent containers run `mesos-agent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AgentMode {
+pub enum AgentMode {
     /// `mesos-agent` is the container's process; the container is the node.
     Plain,
     /// A shell loop restarts `mesos-agent` 0.5 s after it dies.
@@ -58,7 +95,7 @@ impl MesosCluster {
     /// [`AGENT_RESOURCES`], and waits for a leader with every agent registered. Images:
     /// `mesos`, `zookeeper`.
     pub async fn start(ctx: &CaseCtx, masters: usize, agents: usize) -> Result<Self> {
-        Self::start_with(ctx, masters, agents, AGENT_RESOURCES).await
+        Self::start_config(ctx, &MesosConfig::new(masters, agents)).await
     }
 
     /// Like [`Self::start`], with every agent advertising `resources`.
@@ -68,7 +105,11 @@ impl MesosCluster {
         agents: usize,
         resources: &str,
     ) -> Result<Self> {
-        Self::start_inner(ctx, masters, agents, resources, AgentMode::Plain).await
+        let config = MesosConfig {
+            resources: resources.into(),
+            ..MesosConfig::new(masters, agents)
+        };
+        Self::start_config(ctx, &config).await
     }
 
     /// Like [`Self::start`], but each agent container runs `mesos-agent` under a shell loop
@@ -76,7 +117,7 @@ impl MesosCluster {
     /// fault can then kill the agent *process* ([`Self::kill_agent_process`]) while its
     /// executors and tasks, which are not its children once it is gone, keep running.
     pub async fn start_restartable(ctx: &CaseCtx, masters: usize, agents: usize) -> Result<Self> {
-        Self::start_inner(ctx, masters, agents, AGENT_RESOURCES, AgentMode::Supervised).await
+        Self::start_mode(ctx, masters, agents, AgentMode::Supervised).await
     }
 
     /// Like [`Self::start`], but each agent is a node of two containers, so that the agent
@@ -87,7 +128,7 @@ impl MesosCluster {
     /// sandbox's (`/etc/ordeal/executor-cgroups` says `init`), so killing the agent container ends
     /// `mesos-agent` only; its work and runtime directories stay in the container's layer.
     pub async fn start_sandboxed(ctx: &CaseCtx, masters: usize, agents: usize) -> Result<Self> {
-        Self::start_inner(ctx, masters, agents, AGENT_RESOURCES, AgentMode::Sandboxed).await
+        Self::start_mode(ctx, masters, agents, AgentMode::Sandboxed).await
     }
 
     /// SIGKILLs agent container `i` and starts the same container again: same address and
@@ -112,29 +153,37 @@ impl MesosCluster {
         Ok(())
     }
 
-    async fn start_inner(
+    async fn start_mode(
         ctx: &CaseCtx,
         masters: usize,
         agents: usize,
-        resources: &str,
-        mode: AgentMode,
+        agent_mode: AgentMode,
     ) -> Result<Self> {
+        let config = MesosConfig {
+            agent_mode,
+            ..MesosConfig::new(masters, agents)
+        };
+        Self::start_config(ctx, &config).await
+    }
+
+    /// Starts the cluster `config` describes and waits for a leader with every agent
+    /// registered. Images: `mesos` (or `mesos-master` and `mesos-agent`), `zookeeper`.
+    pub async fn start_config(ctx: &CaseCtx, config: &MesosConfig) -> Result<Self> {
+        check_master_env(&config.master_env)?;
         let step = Step::start(format!(
-            "{}: Mesos {masters} master(s) + {agents} agent(s)",
-            ctx.name()
+            "{}: Mesos {} master(s) + {} agent(s)",
+            ctx.name(),
+            config.masters,
+            config.agents
         ));
-        let r = Self::bring_up(ctx, masters, agents, resources, mode).await;
+        let r = Self::bring_up(ctx, config).await;
         step.finish(if r.is_ok() { "ready" } else { "failed" });
         r
     }
 
-    async fn bring_up(
-        ctx: &CaseCtx,
-        n_masters: usize,
-        n_agents: usize,
-        resources: &str,
-        mode: AgentMode,
-    ) -> Result<Self> {
+    async fn bring_up(ctx: &CaseCtx, config: &MesosConfig) -> Result<Self> {
+        let (n_masters, n_agents) = (config.masters, config.agents);
+        let (resources, mode) = (config.resources.as_str(), config.agent_mode);
         let (master_image, agent_image, zk_image) = (
             ctx.image("mesos-master")?,
             ctx.image("mesos-agent")?,
@@ -175,13 +224,15 @@ impl MesosCluster {
         for i in 1..=n_masters {
             let ip = net.host(u8::try_from(10 + i).map_err(|_| Error::usage("too many masters"))?);
             let port = free_port()?;
-            let mut s = master_spec(&master_image, i, ip, &zk_url, quorum).network(&mgmt.name);
+            let mut s = master_spec(&master_image, i, ip, &zk_url, quorum, &config.master_env)
+                .network(&mgmt.name);
             s.extra_networks = vec![(net.name.clone(), ip)];
             s.ports = vec![(port, 5050)];
             masters.push((ctx.start(s).await?, format!("http://127.0.0.1:{port}")));
             master_ips.push(ip);
         }
         let mut agents = Vec::new();
+        let mut agent_ips = Vec::new();
         let mut sandboxes = Vec::new();
         for i in 1..=n_agents {
             let ip = net.host(u8::try_from(20 + i).map_err(|_| Error::usage("too many agents"))?);
@@ -211,6 +262,7 @@ impl MesosCluster {
                 s.extra_networks = vec![(net.name.clone(), ip)];
             }
             agents.push(ctx.start(s).await?);
+            agent_ips.push(ip);
         }
         let cluster = Self {
             zookeepers: vec![zookeeper],
@@ -219,6 +271,7 @@ impl MesosCluster {
             sandboxes,
             network: net.name.clone(),
             master_ips,
+            agent_ips,
         };
         let want = n_agents;
         eventually(
@@ -263,12 +316,71 @@ impl MesosCluster {
             .ok_or_else(|| Error::infra("no leading master"))?;
         Ok(op.agents().await?)
     }
+
+    /// The id the leader gave agent `i` (from 0), found by its address.
+    pub async fn agent_id(&self, i: usize) -> Result<Id> {
+        let ip = self
+            .agent_ips
+            .get(i)
+            .ok_or_else(|| Error::usage(format!("no agent{} in this cluster", i + 1)))?
+            .to_string();
+        let agents = self.agents().await?;
+        agents
+            .iter()
+            .find(|a| a.agent_info.hostname == ip)
+            .and_then(|a| a.agent_info.id.clone())
+            .ok_or_else(|| {
+                Error::infra(format!(
+                    "agent{} ({ip}) is not registered with the leader; registered: {:?}",
+                    i + 1,
+                    agents
+                        .iter()
+                        .map(|a| a.agent_info.hostname.as_str())
+                        .collect::<Vec<_>>()
+                ))
+            })
+    }
 }
 
-/// Master `i` (1-based) at cluster address `ip`. The binary is the entrypoint, found on the
-/// image's `PATH`, and every flag is a `MESOS_*` variable, so ordeal's `mesos` image and an
-/// upstream one whose entrypoint is `mesos-master` (`--image mesos-master=REF`) start alike.
-fn master_spec(image: &str, i: usize, ip: Ipv4Addr, zk_url: &str, quorum: usize) -> ContainerSpec {
+/// Variables every master gets from the cluster itself: `master_env` may not set them.
+const MASTER_OWN_ENV: &[&str] = &[
+    "LIBPROCESS_IP",
+    "LIBPROCESS_ADVERTISE_IP",
+    "MESOS_HOSTNAME",
+    "MESOS_ZK",
+    "MESOS_QUORUM",
+    "MESOS_WORK_DIR",
+    "MESOS_REGISTRY",
+];
+
+fn check_master_env(env: &[(String, String)]) -> Result<()> {
+    for (k, _) in env {
+        if !k.starts_with("MESOS_") {
+            return Err(Error::usage(format!(
+                "master_env `{k}` is not a master flag (hint: flags are `MESOS_<FLAG>`, e.g. `MESOS_AGENT_PING_TIMEOUT`)"
+            )));
+        }
+        if MASTER_OWN_ENV.contains(&k.as_str()) {
+            return Err(Error::usage(format!(
+                "master_env `{k}` is set by the cluster itself and cannot be overridden"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Master `i` (1-based) at cluster address `ip`, with `extra` flags. The binary is the
+/// entrypoint, found on the image's `PATH`, and every flag is a `MESOS_*` variable, so ordeal's
+/// `mesos` image and an upstream one whose entrypoint is `mesos-master`
+/// (`--image mesos-master=REF`) start alike.
+fn master_spec(
+    image: &str,
+    i: usize,
+    ip: Ipv4Addr,
+    zk_url: &str,
+    quorum: usize,
+    extra: &[(String, String)],
+) -> ContainerSpec {
     let mut s = ContainerSpec::new(format!("master{i}"), image, "mesos-master")
         .env("LIBPROCESS_IP", "0.0.0.0")
         .env("LIBPROCESS_ADVERTISE_IP", ip.to_string())
@@ -277,6 +389,7 @@ fn master_spec(image: &str, i: usize, ip: Ipv4Addr, zk_url: &str, quorum: usize)
         .env("MESOS_QUORUM", quorum.to_string())
         .env("MESOS_WORK_DIR", "/var/lib/mesos/master")
         .env("MESOS_REGISTRY", "replicated_log");
+    s.env.extend(extra.iter().cloned());
     s.entrypoint = Some("mesos-master".into());
     s
 }
@@ -352,6 +465,7 @@ mod tests {
             ip,
             "zk://z:2181/mesos",
             2,
+            &[],
         );
         assert_eq!(m.image, "mesosphere/mesos-master:1.11.0");
         assert_eq!(m.entrypoint.as_deref(), Some("mesos-master"));
@@ -398,5 +512,45 @@ mod tests {
         );
         assert_eq!(a.entrypoint.as_deref(), Some("sh"));
         assert!(a.cmd[1].contains("while :; do mesos-agent;"), "{:?}", a.cmd);
+    }
+
+    #[test]
+    fn master_env_reaches_every_master_and_no_agent() {
+        let extra = vec![
+            ("MESOS_AGENT_PING_TIMEOUT".to_owned(), "2secs".to_owned()),
+            ("MESOS_MAX_AGENT_PING_TIMEOUTS".to_owned(), "3".to_owned()),
+        ];
+        check_master_env(&extra).unwrap();
+        let ip = Ipv4Addr::new(10, 1, 0, 12);
+        let m = master_spec("ordeal/mesos:abc", 2, ip, "zk://z:2181/mesos", 2, &extra);
+        assert_eq!(env(&m, "MESOS_AGENT_PING_TIMEOUT"), Some("2secs"));
+        assert_eq!(env(&m, "MESOS_MAX_AGENT_PING_TIMEOUTS"), Some("3"));
+        assert_eq!(env(&m, "MESOS_QUORUM"), Some("2"));
+        let a = agent_spec(
+            "ordeal/mesos:abc",
+            1,
+            Ipv4Addr::new(10, 1, 0, 21),
+            "zk://z:2181/mesos",
+            AGENT_RESOURCES,
+            AgentMode::Plain,
+        );
+        assert_eq!(env(&a, "MESOS_AGENT_PING_TIMEOUT"), None);
+        let c = MesosConfig::new(1, 2);
+        assert!(c.master_env.is_empty() && c.agent_mode == AgentMode::Plain);
+    }
+
+    #[test]
+    fn master_env_refuses_what_the_cluster_sets_and_non_flags() {
+        let err = check_master_env(&[("MESOS_ZK".into(), "zk://elsewhere/m".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`MESOS_ZK`") && err.contains("set by the cluster"),
+            "{err}"
+        );
+        let err = check_master_env(&[("AGENT_PING_TIMEOUT".into(), "2secs".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hint"), "{err}");
     }
 }

@@ -16,5 +16,5 @@ mod cluster;
 mod recordio;
 
 pub use client::{MesosError, Operator, Scheduler, SchedulerEvents, Task, Tasks};
-pub use cluster::{AGENT_RESOURCES, MesosCluster};
+pub use cluster::{AGENT_RESOURCES, AgentMode, MesosCluster, MesosConfig};
 pub use recordio::RecordIo;
