@@ -33,6 +33,8 @@ pub const PROFILES: &[Profile] = &[
             ("timings", "fast"),
             ("node-monitor-grace-period", "10s"),
             ("node-monitor-period", "2s"),
+            ("mesos-agent-ping-timeout", "2secs"),
+            ("mesos-max-agent-ping-timeouts", "3"),
         ],
     },
 ];

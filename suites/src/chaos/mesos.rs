@@ -1,0 +1,793 @@
+//! Mesos under agent loss and partitions: TASK_UNREACHABLE and TASK_LOST when an agent stops
+//! answering the master's pings, the tasks RUNNING again when a partitioned agent comes back,
+//! and TASK_GONE_BY_OPERATOR after the operator marks an unreachable agent gone.
+//!
+//! Every case runs one master with short agent pings (`--agent_ping_timeout=2secs`,
+//! `--max_agent_ping_timeouts=3`, set through the environment) and two agents; the windows are
+//! computed from the flags the leading master reports (`GET_FLAGS`), not from what was asked.
+//! Two frameworks each run one task on agent 2: one declares the `PARTITION_AWARE` capability,
+//! the other does not. Both checkpoint, so a broken agent socket alone changes nothing and only
+//! the ping timeouts decide (`Master::exited`, Mesos 1.11).
+
+use std::{
+    fmt::Write as _,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use ordeal::{
+    check::{CaseError, Observed, eventually},
+    cluster::mesos::{
+        MesosCluster, MesosConfig, Scheduler, SchedulerEvents,
+        api::{
+            Capability, CommandInfo, EventType, Filters, Flag, FrameworkInfo, Id, Resource,
+            TaskInfo, TaskState, TaskStatus, parse_duration,
+        },
+    },
+    fault::Direction,
+    run::{Case, CaseCtx},
+};
+
+const IMAGES: &[&str] = &["mesos", "zookeeper"];
+const IMAGES_WITH_FAULTS: &[&str] = &["mesos", "zookeeper", "fault-helper"];
+const POLL: Duration = Duration::from_millis(200);
+/// What the masters are started with (`docs/configuration/master.md`: a duration and a count;
+/// the defaults are 15secs and 5).
+const PING_TIMEOUT: &str = "2secs";
+const MAX_PING_TIMEOUTS: &str = "3";
+/// Slack on top of every computed window: the registry write, forwarding the update, polls.
+const SLACK: Duration = Duration::from_secs(10);
+/// An agent that lost its master retries registration with a backoff capped at
+/// `REGISTER_RETRY_INTERVAL_MAX` (1 min, `src/slave/constants.hpp`); after a heal it is back
+/// within that, plus slack.
+const REREGISTER_WINDOW: Duration = Duration::from_secs(75);
+/// MARK_AGENT_GONE is one registry write; its updates follow at once.
+const GONE_WINDOW: Duration = Duration::from_secs(15);
+
+/// Every chaos case against Mesos.
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "chaos::mesos::agent_killed_tasks_unreachable",
+            "after SIGKILL of agent 2's container, the partition-aware framework's task there goes TASK_UNREACHABLE and the other framework's TASK_LOST (both REASON_AGENT_REMOVED, from the master) within agent_ping_timeout × (max_agent_ping_timeouts + 1) (live flags) + 10 s of the kill",
+            agent_killed,
+        )
+        .images(IMAGES)
+        .control("the kill is aimed at agent 1, which runs none of the tasks"),
+        Case::new(
+            "chaos::mesos::agent_partition_healed_tasks_running",
+            "agent 2 cut from the master by iptables: the partition-aware framework's task goes TASK_UNREACHABLE and the other's TASK_LOST within the ping window (live flags) + 10 s; after the heal the agent re-registers within 75 s and both tasks are TASK_RUNNING again",
+            partition_healed,
+        )
+        .images(IMAGES_WITH_FAULTS)
+        .control("the partition is healed after agent_ping_timeout / 2, before it can take effect"),
+        Case::new(
+            "chaos::mesos::mark_agent_gone_tasks_gone_by_operator",
+            "once killed agent 2 is unreachable (its task TASK_UNREACHABLE), MARK_AGENT_GONE for it turns the partition-aware framework's task TASK_GONE_BY_OPERATOR (REASON_AGENT_REMOVED_BY_OPERATOR) within 15 s",
+            mark_gone,
+        )
+        .images(IMAGES)
+        .control("MARK_AGENT_GONE is aimed at agent 1, which runs no task"),
+    ]
+    .into_iter()
+    .map(|c| c.timeout(Duration::from_secs(300)))
+    .collect()
+}
+
+fn failed(e: impl std::fmt::Display) -> CaseError {
+    CaseError::Infra(e.to_string())
+}
+
+/// One master with fast agent pings, two agents.
+fn config() -> MesosConfig {
+    MesosConfig {
+        master_env: vec![
+            ("MESOS_AGENT_PING_TIMEOUT".into(), PING_TIMEOUT.into()),
+            (
+                "MESOS_MAX_AGENT_PING_TIMEOUTS".into(),
+                MAX_PING_TIMEOUTS.into(),
+            ),
+        ],
+        ..MesosConfig::new(1, 2)
+    }
+}
+
+/// The master's agent health check, as the live flags set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pings {
+    /// `agent_ping_timeout`: the period of the pings and how long each waits for its pong.
+    timeout: Duration,
+    /// `max_agent_ping_timeouts`: unanswered pings in a row that make the agent unreachable.
+    max: u32,
+}
+
+impl Pings {
+    fn from_flags(flags: &[Flag]) -> Result<Self, String> {
+        let get = |name: &str| {
+            flags
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| f.value.clone())
+                .ok_or_else(|| format!("the master reports no `{name}` flag"))
+        };
+        let t = get("agent_ping_timeout")?;
+        let m = get("max_agent_ping_timeouts")?;
+        Ok(Self {
+            timeout: parse_duration(&t)
+                .ok_or_else(|| format!("agent_ping_timeout `{t}` is not a Mesos duration"))?,
+            max: m
+                .parse()
+                .map_err(|_| format!("max_agent_ping_timeouts `{m}` is not a count"))?,
+        })
+    }
+
+    async fn live(cluster: &MesosCluster) -> Result<Self, CaseError> {
+        let (_, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+        let flags = op.flags().await.map_err(failed)?;
+        Self::from_flags(&flags).map_err(CaseError::Infra)
+    }
+
+    /// From a fault to the agent marked unreachable, at the latest: the pong to the last ping
+    /// before the fault may still arrive, so the first unanswered ping goes out up to one
+    /// period later, and `max` timeouts of it follow (`SlaveObserver`, Mesos 1.11); plus
+    /// [`SLACK`].
+    fn unreachable_window(self) -> Duration {
+        self.timeout * (self.max + 1) + SLACK
+    }
+
+    fn describe(self) -> String {
+        format!(
+            "agent_ping_timeout {:?} × (max_agent_ping_timeouts {} + 1) + slack {SLACK:?} = {:?}",
+            self.timeout,
+            self.max,
+            self.unreachable_window()
+        )
+    }
+}
+
+/// A framework's status updates as they arrived, and whether its event stream ended.
+#[derive(Debug, Default)]
+struct Recorded {
+    updates: Vec<(Instant, TaskStatus)>,
+    closed: Option<String>,
+}
+
+/// A subscribed framework with one task on one agent. A background reader acknowledges and
+/// records every update and declines every further offer; checks read the record.
+struct Framework {
+    label: &'static str,
+    sched: Scheduler,
+    task_id: Id,
+    agent_id: Id,
+    launched: Instant,
+    recorded: Arc<Mutex<Recorded>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Framework {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Offers not to come back for the rest of the case.
+const REFUSE: Filters = Filters {
+    refuse_seconds: Some(3600.0),
+};
+
+impl Framework {
+    /// Subscribes a checkpointing framework (`PARTITION_AWARE` if `partition_aware`) and
+    /// launches a long `sleep` task on the first offer from `agent`, declining the others.
+    async fn launch(
+        ctx: &CaseCtx,
+        cluster: &MesosCluster,
+        partition_aware: bool,
+        agent: &Id,
+    ) -> Result<Self, CaseError> {
+        let label = if partition_aware {
+            "partition-aware"
+        } else {
+            "not partition-aware"
+        };
+        let mut capabilities = vec![Capability {
+            kind: "TASK_KILLING_STATE".into(),
+        }];
+        if partition_aware {
+            capabilities.push(Capability {
+                kind: "PARTITION_AWARE".into(),
+            });
+        }
+        let info = FrameworkInfo {
+            user: "root".into(),
+            name: format!("ordeal-chaos-{}", label.replace(' ', "-")),
+            id: None,
+            roles: vec![],
+            failover_timeout: Some(0.0),
+            checkpoint: Some(true),
+            capabilities,
+        };
+        let (i, _) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+        let (sched, mut events) = Scheduler::subscribe(&cluster.masters[i].1, &info)
+            .await
+            .map_err(failed)?;
+        let window = Duration::from_secs(30);
+        let offer = tokio::time::timeout(window, async {
+            loop {
+                let e = match events.next().await {
+                    Ok(Some(e)) => e,
+                    Ok(None) => return Err(failed("event stream closed before an offer")),
+                    Err(e) => return Err(failed(e)),
+                };
+                if e.kind != EventType::Offers {
+                    continue;
+                }
+                let offers = e.offers.map(|o| o.offers).unwrap_or_default();
+                let (mine, others): (Vec<_>, Vec<_>) =
+                    offers.into_iter().partition(|o| &o.agent_id == agent);
+                let others: Vec<Id> = others.into_iter().map(|o| o.id).collect();
+                if !others.is_empty() {
+                    sched.decline(&others, REFUSE).await.map_err(failed)?;
+                }
+                if let Some(o) = mine.into_iter().next() {
+                    return Ok(o);
+                }
+            }
+        })
+        .await
+        .map_err(|_| {
+            CaseError::failed(format!(
+                "expected the {label} framework to be offered agent {} within {window:?}; no such offer came",
+                agent.value
+            ))
+        })??;
+        let task_id = Id::new(format!("{}-{}", info.name, ctx.token()));
+        let task = TaskInfo {
+            name: info.name.clone(),
+            task_id: task_id.clone(),
+            agent_id: offer.agent_id.clone(),
+            resources: vec![Resource::scalar("cpus", 0.1), Resource::scalar("mem", 32.0)],
+            command: Some(CommandInfo::shell("exec sleep 3600")),
+            health_check: None,
+            kill_policy: None,
+        };
+        let launched = Instant::now();
+        sched
+            .launch(std::slice::from_ref(&offer.id), &[task], REFUSE)
+            .await
+            .map_err(failed)?;
+        ctx.step(format!(
+            "{label} framework {} launched task {} on agent {} ({})",
+            sched.framework_id.value, task_id.value, offer.hostname, offer.agent_id.value
+        ));
+        let recorded = Arc::new(Mutex::new(Recorded::default()));
+        let reader = tokio::spawn(read_events(
+            sched.clone(),
+            events,
+            task_id.clone(),
+            recorded.clone(),
+        ));
+        Ok(Self {
+            label,
+            sched,
+            task_id,
+            agent_id: offer.agent_id,
+            launched,
+            recorded,
+            reader,
+        })
+    }
+
+    /// The first update in `state` at or after `since`: when it came after `since`, and what.
+    fn first_since(&self, since: Instant, state: TaskState) -> Option<(Duration, TaskStatus)> {
+        let r = self.recorded.lock().expect("recorded lock");
+        r.updates
+            .iter()
+            .find(|(at, s)| *at >= since && s.state == state)
+            .map(|(at, s)| (at.duration_since(since), s.clone()))
+    }
+
+    /// Every update so far, timed from the launch, with `mark` (the fault) placed among them.
+    fn history(&self, mark: Option<(&str, Instant)>) -> String {
+        let r = self.recorded.lock().expect("recorded lock");
+        let mut out = format!("{} framework: ", self.label);
+        let mut marked = mark.is_none();
+        let mut first = true;
+        let mut sep = |out: &mut String| {
+            if !std::mem::take(&mut first) {
+                out.push_str(", ");
+            }
+        };
+        for (at, s) in &r.updates {
+            if let Some((what, m)) = mark.filter(|(_, m)| !marked && *at >= *m) {
+                sep(&mut out);
+                let _ = write!(out, "[{what} at {:.2}s]", secs(m - self.launched));
+                marked = true;
+            }
+            sep(&mut out);
+            let _ = write!(out, "{:.2}s {}", secs(*at - self.launched), describe(s));
+        }
+        if let Some((what, m)) = mark.filter(|_| !marked) {
+            sep(&mut out);
+            let _ = write!(
+                out,
+                "[{what} at {:.2}s] then no update",
+                secs(m - self.launched)
+            );
+        }
+        if r.updates.is_empty() && mark.is_none() {
+            out.push_str("no update");
+        }
+        if let Some(why) = &r.closed {
+            let _ = write!(out, "; event stream ended: {why}");
+        }
+        out
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// The proto name (`TASK_UNREACHABLE`), as the API writes it.
+fn name(state: TaskState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{state:?}"))
+}
+
+fn describe(s: &TaskStatus) -> String {
+    let mut t = name(s.state);
+    if let Some(r) = &s.reason {
+        let _ = write!(t, " {r}");
+    }
+    if let Some(src) = &s.source {
+        let _ = write!(t, " {src}");
+    }
+    t
+}
+
+/// Acknowledges and records every update of `task`, declines every offer, until the stream
+/// ends.
+async fn read_events(
+    sched: Scheduler,
+    mut events: SchedulerEvents,
+    task: Id,
+    recorded: Arc<Mutex<Recorded>>,
+) {
+    let end = loop {
+        let e = match events.next().await {
+            Ok(Some(e)) => e,
+            Ok(None) => break "closed by the master".to_owned(),
+            Err(e) => break e.to_string(),
+        };
+        if let Some(o) = e.offers {
+            let ids: Vec<Id> = o.offers.into_iter().map(|o| o.id).collect();
+            let _ = sched.decline(&ids, REFUSE).await;
+        }
+        if let Some(u) = e.update {
+            if u.status.task_id != task {
+                continue;
+            }
+            let at = Instant::now();
+            // Master-made updates (UNREACHABLE, LOST, GONE...) carry no uuid and need no
+            // acknowledgement; `acknowledge` skips them.
+            let _ = sched.acknowledge(&u.status).await;
+            recorded
+                .lock()
+                .expect("recorded lock")
+                .updates
+                .push((at, u.status));
+        }
+    };
+    recorded.lock().expect("recorded lock").closed = Some(end);
+}
+
+/// The two frameworks with their tasks RUNNING on agent container `agent` (from 0), or just the
+/// partition-aware one if `only_partition_aware`.
+async fn tasks_on(
+    ctx: &CaseCtx,
+    cluster: &MesosCluster,
+    agent: usize,
+    only_partition_aware: bool,
+) -> Result<Vec<Framework>, CaseError> {
+    let agent_id = cluster.agent_id(agent).await?;
+    let mut fws = vec![Framework::launch(ctx, cluster, true, &agent_id).await?];
+    if !only_partition_aware {
+        fws.push(Framework::launch(ctx, cluster, false, &agent_id).await?);
+    }
+    let start = Instant::now();
+    eventually(
+        &format!("every task TASK_RUNNING on agent{}", agent + 1),
+        Duration::from_secs(30),
+        POLL,
+        || async {
+            let pending: Vec<String> = fws
+                .iter()
+                .filter(|f| f.first_since(f.launched, TaskState::TaskRunning).is_none())
+                .map(|f| f.history(None))
+                .collect();
+            Ok(if pending.is_empty() {
+                Observed::Holds(())
+            } else {
+                Observed::Not(pending.join("; "))
+            })
+        },
+    )
+    .await?;
+    ctx.step(format!(
+        "{} task(s) TASK_RUNNING on agent{} within {:.2} s",
+        fws.len(),
+        agent + 1,
+        secs(start.elapsed())
+    ));
+    Ok(fws)
+}
+
+/// What each framework must see after a fault: the state, and the reason it must carry.
+type Expect<'a> = (&'a Framework, TaskState, &'a str);
+
+/// Waits until every framework saw its expected update after `since`, for at most `window`
+/// counted from `since`; returns how long after `since` each one came.
+async fn updates_after(
+    what: &str,
+    since: (&str, Instant),
+    window: Duration,
+    expect: &[Expect<'_>],
+) -> Result<Vec<(Duration, TaskStatus)>, CaseError> {
+    let left = window.saturating_sub(since.1.elapsed());
+    let got = eventually(what, left, POLL, || async {
+        let seen: Vec<_> = expect
+            .iter()
+            .map(|(f, state, _)| f.first_since(since.1, *state))
+            .collect();
+        Ok(if seen.iter().all(Option::is_some) {
+            Observed::Holds(seen.into_iter().flatten().collect::<Vec<_>>())
+        } else {
+            Observed::Not(
+                expect
+                    .iter()
+                    .map(|(f, _, _)| f.history(Some(since)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+    })
+    .await?;
+    for ((f, state, reason), (_, s)) in expect.iter().zip(&got) {
+        if s.reason.as_deref() != Some(*reason) {
+            return Err(CaseError::failed(format!(
+                "expected the {} framework's {} to carry {reason}; got {}",
+                f.label,
+                name(*state),
+                describe(s)
+            )));
+        }
+    }
+    Ok(got)
+}
+
+fn timings(since: &str, expect: &[Expect<'_>], got: &[(Duration, TaskStatus)]) -> String {
+    expect
+        .iter()
+        .zip(got)
+        .map(|((f, _, _), (d, s))| {
+            format!("{since} → {} ({}) {:.2} s", describe(s), f.label, secs(*d))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Starts the cluster and reads the live ping flags.
+async fn cluster(ctx: &CaseCtx) -> Result<(MesosCluster, Pings), CaseError> {
+    let cluster = MesosCluster::start_config(ctx, &config()).await?;
+    let pings = Pings::live(&cluster).await?;
+    ctx.step(format!(
+        "asked agent_ping_timeout={PING_TIMEOUT}, max_agent_ping_timeouts={MAX_PING_TIMEOUTS}; live: {}",
+        pings.describe()
+    ));
+    Ok((cluster, pings))
+}
+
+async fn agent_killed(ctx: CaseCtx) -> Result<(), CaseError> {
+    let (cluster, pings) = cluster(&ctx).await?;
+    let fws = tasks_on(&ctx, &cluster, 1, false).await?;
+    let victim = if ctx.negative_control() { 0 } else { 1 };
+    let killed = Instant::now();
+    cluster.agents[victim].kill("SIGKILL").await?;
+    ctx.fault_injected("kill (SIGKILL, container)", &format!("agent{}", victim + 1));
+    let expect: [Expect<'_>; 2] = [
+        (&fws[0], TaskState::TaskUnreachable, "REASON_AGENT_REMOVED"),
+        (&fws[1], TaskState::TaskLost, "REASON_AGENT_REMOVED"),
+    ];
+    let window = pings.unreachable_window();
+    let got = updates_after(
+        &format!(
+            "TASK_UNREACHABLE for the partition-aware framework's task on agent2 and TASK_LOST for the other's, counted from the kill ({})",
+            pings.describe()
+        ),
+        ("kill", killed),
+        window,
+        &expect,
+    )
+    .await?;
+    ctx.step(timings("kill", &expect, &got));
+    ctx.check_passed("TASK_UNREACHABLE (partition-aware) and TASK_LOST (other) within the window");
+    Ok(())
+}
+
+async fn partition_healed(ctx: CaseCtx) -> Result<(), CaseError> {
+    let (cluster, pings) = cluster(&ctx).await?;
+    let fws = tasks_on(&ctx, &cluster, 1, false).await?;
+    let agent_id = fws[0].agent_id.clone();
+    let faults = ctx.net_faults()?;
+    let mut cut = faults
+        .drop_between(&cluster.agents[1], &cluster.master_ips, Direction::Both)
+        .await?;
+    let cut_at = Instant::now();
+    ctx.fault_injected("partition", "agent2 | masters");
+    if ctx.negative_control() {
+        // Broken on purpose: healed long before max_agent_ping_timeouts pings in a row can go
+        // unanswered.
+        tokio::time::sleep(pings.timeout / 2).await;
+        faults.heal(&mut cut).await?;
+        ctx.fault_healed("partition", "agent2 | masters");
+        ctx.step(format!(
+            "healed {:.2} s after the cut",
+            secs(cut_at.elapsed())
+        ));
+    }
+    let expect: [Expect<'_>; 2] = [
+        (&fws[0], TaskState::TaskUnreachable, "REASON_AGENT_REMOVED"),
+        (&fws[1], TaskState::TaskLost, "REASON_AGENT_REMOVED"),
+    ];
+    let unreachable = updates_after(
+        &format!(
+            "TASK_UNREACHABLE for the partition-aware framework's task on agent2 and TASK_LOST for the other's, counted from the cut ({})",
+            pings.describe()
+        ),
+        ("cut", cut_at),
+        pings.unreachable_window(),
+        &expect,
+    )
+    .await;
+    let unreachable = match unreachable {
+        Ok(u) => u,
+        Err(e) => {
+            faults.heal(&mut cut).await?;
+            return Err(e);
+        }
+    };
+    ctx.step(timings("cut", &expect, &unreachable));
+    ctx.check_passed("TASK_UNREACHABLE (partition-aware) and TASK_LOST (other) while cut off");
+
+    faults.heal(&mut cut).await?;
+    let healed = Instant::now();
+    ctx.fault_healed("partition", "agent2 | masters");
+    ctx.step(format!(
+        "healed {:.2} s after the cut",
+        secs(healed.duration_since(cut_at))
+    ));
+    let cut_wall = std::time::SystemTime::now() - healed.duration_since(cut_at);
+    let back = eventually(
+        &format!(
+            "agent2 to re-register (active, re-registered after the cut) within {REREGISTER_WINDOW:?} of the heal (REGISTER_RETRY_INTERVAL_MAX 1 min + slack)"
+        ),
+        REREGISTER_WINDOW,
+        POLL,
+        || async {
+            let agents = cluster.agents().await?;
+            Ok(
+                match agents
+                    .iter()
+                    .find(|a| a.agent_info.id.as_ref() == Some(&agent_id))
+                {
+                    Some(a)
+                        if a.active
+                            && a.reregistered_time
+                                .is_some_and(|t| t.system_time() > cut_wall) =>
+                    {
+                        Observed::Holds(healed.elapsed())
+                    }
+                    Some(a) => Observed::Not(format!(
+                        "agent2 active={}, last re-registered {:?}",
+                        a.active,
+                        a.reregistered_time.map(|t| t.system_time())
+                    )),
+                    None => Observed::Not(format!(
+                        "agent2 not among the {} registered agents",
+                        agents.len()
+                    )),
+                },
+            )
+        },
+    )
+    .await?;
+    ctx.step(format!("heal → agent2 re-registered {:.2} s", secs(back)));
+    ctx.check_passed("agent2 re-registered");
+
+    // The master tells the frameworks on its own when the agent comes back (Mesos's
+    // ReregisterSlave* partition tests); explicit reconciliation every 2 s covers it too.
+    let mut asked: Option<Instant> = None;
+    let running = eventually(
+        &format!(
+            "TASK_RUNNING again for both frameworks' tasks after the heal (updates or explicit reconciliation), within {REREGISTER_WINDOW:?} of the heal"
+        ),
+        REREGISTER_WINDOW.saturating_sub(healed.elapsed()),
+        POLL,
+        || {
+            let due = asked.is_none_or(|a| a.elapsed() >= Duration::from_secs(2));
+            if due {
+                asked = Some(Instant::now());
+            }
+            let fws = &fws;
+            async move {
+                let seen: Vec<_> = fws
+                    .iter()
+                    .map(|f| f.first_since(healed, TaskState::TaskRunning))
+                    .collect();
+                if seen.iter().all(Option::is_some) {
+                    return Ok(Observed::Holds(seen.into_iter().flatten().collect::<Vec<_>>()));
+                }
+                if due {
+                    for f in fws {
+                        f.sched
+                            .reconcile(&[(f.task_id.clone(), Some(f.agent_id.clone()))])
+                            .await?;
+                    }
+                }
+                Ok(Observed::Not(
+                    fws.iter()
+                        .map(|f| f.history(Some(("heal", healed))))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ))
+            }
+        },
+    )
+    .await?;
+    ctx.step(
+        fws.iter()
+            .zip(&running)
+            .map(|(f, (d, s))| format!("heal → {} ({}) {:.2} s", describe(s), f.label, secs(*d)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    ctx.check_passed("both tasks TASK_RUNNING again after the heal");
+    Ok(())
+}
+
+async fn mark_gone(ctx: CaseCtx) -> Result<(), CaseError> {
+    let (cluster, pings) = cluster(&ctx).await?;
+    let fws = tasks_on(&ctx, &cluster, 1, true).await?;
+    let pa = &fws[0];
+    let agent1 = cluster.agent_id(0).await?;
+    let killed = Instant::now();
+    cluster.agents[1].kill("SIGKILL").await?;
+    ctx.fault_injected("kill (SIGKILL, container)", "agent2");
+    let expect: [Expect<'_>; 1] = [(pa, TaskState::TaskUnreachable, "REASON_AGENT_REMOVED")];
+    let got = updates_after(
+        &format!(
+            "TASK_UNREACHABLE for the partition-aware framework's task on agent2, counted from the kill ({})",
+            pings.describe()
+        ),
+        ("kill", killed),
+        pings.unreachable_window(),
+        &expect,
+    )
+    .await?;
+    ctx.step(timings("kill", &expect, &got));
+    ctx.check_passed("agent2 unreachable");
+
+    let (target, name) = if ctx.negative_control() {
+        (agent1, "agent1")
+    } else {
+        (pa.agent_id.clone(), "agent2")
+    };
+    let (_, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    let called = Instant::now();
+    op.mark_agent_gone(&target).await.map_err(failed)?;
+    // Not a fault: the operator action under test, through the API it is documented for.
+    ctx.step(format!("MARK_AGENT_GONE {name} ({})", target.value));
+    let expect: [Expect<'_>; 1] = [(
+        pa,
+        TaskState::TaskGoneByOperator,
+        "REASON_AGENT_REMOVED_BY_OPERATOR",
+    )];
+    let got = updates_after(
+        &format!(
+            "TASK_GONE_BY_OPERATOR for the partition-aware framework's task on agent2, counted from MARK_AGENT_GONE (window {GONE_WINDOW:?}: one registry write + slack)"
+        ),
+        ("MARK_AGENT_GONE", called),
+        GONE_WINDOW,
+        &expect,
+    )
+    .await?;
+    ctx.step(timings("MARK_AGENT_GONE", &expect, &got));
+    ctx.check_passed("TASK_GONE_BY_OPERATOR after MARK_AGENT_GONE");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(name: &str, value: &str) -> Flag {
+        Flag {
+            name: name.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    #[test]
+    fn the_window_comes_from_the_live_flags() {
+        let p = Pings::from_flags(&[
+            flag("zk_session_timeout", "10secs"),
+            flag("agent_ping_timeout", "2secs"),
+            flag("max_agent_ping_timeouts", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            p,
+            Pings {
+                timeout: Duration::from_secs(2),
+                max: 3
+            }
+        );
+        // 2 s × (3 + 1) + 10 s.
+        assert_eq!(p.unreachable_window(), Duration::from_secs(18));
+        // Mesos's defaults: 15 s × (5 + 1) + 10 s.
+        let d = Pings::from_flags(&[
+            flag("agent_ping_timeout", "15secs"),
+            flag("max_agent_ping_timeouts", "5"),
+        ])
+        .unwrap();
+        assert_eq!(d.unreachable_window(), Duration::from_secs(100));
+        assert!(
+            d.describe().contains("max_agent_ping_timeouts 5"),
+            "{}",
+            d.describe()
+        );
+    }
+
+    #[test]
+    fn missing_or_malformed_flags_are_refused() {
+        let e = Pings::from_flags(&[flag("agent_ping_timeout", "2secs")]).unwrap_err();
+        assert!(e.contains("max_agent_ping_timeouts"), "{e}");
+        let e = Pings::from_flags(&[
+            flag("agent_ping_timeout", "soon"),
+            flag("max_agent_ping_timeouts", "3"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("`soon`"), "{e}");
+    }
+
+    #[test]
+    fn the_masters_get_the_fast_ping_flags() {
+        let c = config();
+        assert_eq!((c.masters, c.agents), (1, 2));
+        assert!(
+            c.master_env
+                .contains(&("MESOS_AGENT_PING_TIMEOUT".into(), PING_TIMEOUT.into()))
+        );
+        assert!(c.master_env.contains(&(
+            "MESOS_MAX_AGENT_PING_TIMEOUTS".into(),
+            MAX_PING_TIMEOUTS.into()
+        )));
+    }
+
+    #[test]
+    fn every_case_has_a_control_and_the_partition_case_the_fault_helper() {
+        for c in cases() {
+            assert!(c.control.is_some(), "{}", c.name);
+            assert!(c.name.starts_with("chaos::mesos::"), "{}", c.name);
+            let needs_helper = c.name.contains("partition");
+            assert_eq!(
+                c.images.iter().any(|i| i == "fault-helper"),
+                needs_helper,
+                "{}",
+                c.name
+            );
+        }
+    }
+}
