@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Duration};
 use ordeal::{
     check::{CaseError, Observed, eventually},
     cluster::mesos::{
-        MesosCluster, Scheduler,
+        MesosCluster, MesosConfig, Scheduler,
         api::{EventType, FrameworkInfo, scalar_sum},
     },
     run::{Case, CaseCtx},
@@ -25,7 +25,7 @@ pub fn cases() -> Vec<Case> {
         .control("the agents advertise 0.5 cpus instead of 2"),
         Case::new(
             "mesos::failover::killing_the_leader_elects_a_new_one_and_the_framework_reregisters",
-            "with 3 masters, SIGKILL of the leader elects another master within zk_session_timeout + 30 s, every agent re-registers, and the framework re-subscribes with its id",
+            "with 3 masters over a 3-server ZooKeeper ensemble, SIGKILL of the leader elects another master within zk_session_timeout + 30 s, every agent re-registers, and the framework re-subscribes with its id",
             failover,
         )
         .control("the kill is aimed at a standby master"),
@@ -107,7 +107,12 @@ async fn leader_url(cluster: &MesosCluster) -> Result<String, CaseError> {
 }
 
 async fn failover(ctx: CaseCtx) -> Result<(), CaseError> {
-    let cluster = MesosCluster::start(&ctx, 3, 2).await?;
+    // The highly available layout: a 3-server ZooKeeper ensemble under the 3 masters.
+    let config = MesosConfig {
+        zookeepers: 3,
+        ..MesosConfig::new(3, 2)
+    };
+    let cluster = MesosCluster::start_config(&ctx, &config).await?;
     let (old, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
     let session = op
         .flag("zk_session_timeout")

@@ -42,6 +42,8 @@ pub const AGENT_RESOURCES: &str = "cpus:2;mem:1024;disk:4096;ports:[31000-32000]
 /// What [`MesosCluster::start_config`] brings up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MesosConfig {
+    /// ZooKeeper servers: 1 (standalone) or an ensemble (3 or 5).
+    pub zookeepers: usize,
     /// Masters (quorum = majority).
     pub masters: usize,
     /// Agents.
@@ -61,6 +63,7 @@ impl MesosConfig {
     /// default flags.
     pub fn new(masters: usize, agents: usize) -> Self {
         Self {
+            zookeepers: 1,
             masters,
             agents,
             resources: AGENT_RESOURCES.into(),
@@ -171,8 +174,9 @@ impl MesosCluster {
     pub async fn start_config(ctx: &CaseCtx, config: &MesosConfig) -> Result<Self> {
         check_master_env(&config.master_env)?;
         let step = Step::start(format!(
-            "{}: Mesos {} master(s) + {} agent(s)",
+            "{}: Mesos {} ZooKeeper(s) + {} master(s) + {} agent(s)",
             ctx.name(),
+            config.zookeepers,
             config.masters,
             config.agents
         ));
@@ -194,24 +198,53 @@ impl MesosCluster {
         // cluster address.
         let mgmt = ctx.network("mgmt", false).await?;
         let net = ctx.network("cluster", true).await?;
-        let zk_ip = net.host(2);
-        let mut zk = ContainerSpec::new("zk1", &zk_image, "zookeeper")
-            .network(&mgmt.name)
-            .env("ZK_ID", "1");
-        zk.extra_networks = vec![(net.name.clone(), zk_ip)];
-        let zookeeper = ctx.start(zk).await?;
-        let zk_url = format!("zk://{zk_ip}:2181/mesos");
+        let n_zk = config.zookeepers;
+        if n_zk == 0 || n_zk > 5 || n_zk.is_multiple_of(2) {
+            return Err(Error::usage(format!(
+                "{n_zk} ZooKeeper servers: use 1, 3 or 5 (an ensemble needs an odd size)"
+            )));
+        }
+        let zk_ips: Vec<Ipv4Addr> = (0..n_zk)
+            .map(|i| net.host(u8::try_from(2 + i).expect("at most 5")))
+            .collect();
+        let servers = zk_ips
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| format!("{}={ip}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut zookeepers = Vec::new();
+        for (i, ip) in zk_ips.iter().enumerate() {
+            let mut zk = ContainerSpec::new(format!("zk{}", i + 1), &zk_image, "zookeeper")
+                .network(&mgmt.name)
+                .env("ZK_ID", (i + 1).to_string())
+                .env("ZK_SERVERS", &servers);
+            zk.extra_networks = vec![(net.name.clone(), *ip)];
+            zookeepers.push(ctx.start(zk).await?);
+        }
+        let zk_url = format!(
+            "zk://{}/mesos",
+            zk_ips
+                .iter()
+                .map(|ip| format!("{ip}:2181"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        // `srvr` answers once the server serves clients: standalone, or in a quorum.
         eventually(
-            "ZooKeeper to answer ruok",
-            Duration::from_secs(60),
+            "every ZooKeeper server to serve (standalone, or leader/follower of a quorum)",
+            Duration::from_secs(90),
             Duration::from_millis(200),
             || async {
-                let out = zookeeper.sh("echo ruok | busybox nc 127.0.0.1 2181").await;
-                Ok(match out {
-                    Ok(o) if o.stdout.contains("imok") => Observed::Holds(()),
-                    Ok(o) => Observed::Not(o.summary()),
-                    Err(e) => Observed::Not(e.to_string()),
-                })
+                for (i, zk) in zookeepers.iter().enumerate() {
+                    let out = zk.sh("echo srvr | busybox nc 127.0.0.1 2181").await;
+                    match out {
+                        Ok(o) if o.stdout.contains("Mode: ") => {}
+                        Ok(o) => return Ok(Observed::Not(format!("zk{}: {}", i + 1, o.summary()))),
+                        Err(e) => return Ok(Observed::Not(format!("zk{}: {e}", i + 1))),
+                    }
+                }
+                Ok(Observed::Holds(()))
             },
         )
         .await
@@ -265,7 +298,7 @@ impl MesosCluster {
             agent_ips.push(ip);
         }
         let cluster = Self {
-            zookeepers: vec![zookeeper],
+            zookeepers,
             masters,
             agents,
             sandboxes,
