@@ -295,18 +295,22 @@ async fn up_mesos(args: MesosArgs) -> Result<ExitStatus, Error> {
     let dir = up_dir(&run);
     let urls: Vec<&str> = cluster.masters.iter().map(|(_, u)| u.as_str()).collect();
     write_private(&dir.join("masters"), &(urls.join("\n") + "\n"))?;
+    // The bring-up saw a leader with every agent; only the leader's state lists the agents (a
+    // standby's /master/state has none), so that is the URL to give.
+    let leader = cluster.leader().await.map_or(urls[0], |(i, _)| urls[i]);
     println!(
-        "ready in {:.1} s: {} master(s), {} agent(s) registered",
+        "ready in {:.1} s: {leader} (leading master of {}, {} agent(s) registered)",
         started.elapsed().as_secs_f64(),
         args.masters,
         args.agents
     );
     println!("run:        {run}");
+    println!("leader:     {leader}");
     for url in &urls {
         println!("master:     {url}");
     }
     println!();
-    println!("  curl -s {}/master/state | head -c 300", urls[0]);
+    println!("  curl -s {leader}/master/state | head -c 300");
     println!();
     hold(&ctx, args.common.keep, &dir).await
 }

@@ -167,3 +167,65 @@ fn without_keep_ctrl_c_removes_the_cluster() {
         "{rest:?}"
     );
 }
+
+/// GET `url` (no proxy), as JSON.
+fn get_json(url: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let resp = client.get(url).send().await.unwrap();
+        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+        resp.json().await.unwrap()
+    })
+}
+
+#[test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+fn mesos_with_three_masters_prints_the_leader_which_lists_both_agents_and_down_removes_everything()
+{
+    let cache = tempfile::tempdir().unwrap();
+    let out = ordeal()
+        .args(["up", "mesos", "--masters", "3", "--agents", "2", "--keep"])
+        .env("ORDEAL_CACHE", cache.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    let run = field(&text, "run:");
+    let leader = field(&text, "leader:");
+    let label = format!("ordeal.run={run}");
+    assert!(
+        labelled(&label) >= 8,
+        "ZooKeeper, 3 masters, 2 agents and 2 networks at least:\n{text}"
+    );
+    assert!(leader.starts_with("http://127.0.0.1:"), "{text}");
+    let masters: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("master:"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(masters.len(), 3, "{text}");
+    assert!(masters.contains(&leader.as_str()), "{text}");
+
+    // The printed URL is the leading master's, and its state has both agents, active.
+    let state = get_json(&format!("{leader}/master/state"));
+    assert_eq!(state["version"], "1.11.0", "{state:#}");
+    assert_eq!(state["pid"], state["leader"], "not the leader: {state:#}");
+    assert_eq!(state["activated_slaves"].as_f64(), Some(2.0), "{state:#}");
+    let agents = state["slaves"].as_array().expect("slaves listed");
+    assert_eq!(agents.len(), 2, "{state:#}");
+    assert!(agents.iter().all(|a| a["active"] == true), "{state:#}");
+
+    let out = ordeal()
+        .args(["down", &run])
+        .env("ORDEAL_CACHE", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(labelled(&label), 0, "down removes every labelled object");
+    assert!(!cache.path().join("up").join(&run).exists());
+}
