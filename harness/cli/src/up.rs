@@ -295,8 +295,8 @@ async fn up_mesos(args: MesosArgs) -> Result<ExitStatus, Error> {
     let dir = up_dir(&run);
     let urls: Vec<&str> = cluster.masters.iter().map(|(_, u)| u.as_str()).collect();
     write_private(&dir.join("masters"), &(urls.join("\n") + "\n"))?;
-    // The bring-up saw a leader with every agent; only the leader's state lists the agents (a
-    // standby's /master/state has none), so that is the URL to give.
+    // Give the leader's URL: a standby answers /master/state with a 307 to the leader's
+    // cluster address, which the host cannot reach. Which master leads is up to the election.
     let leader = cluster.leader().await.map_or(urls[0], |(i, _)| urls[i]);
     println!(
         "ready in {:.1} s: {leader} (leading master of {}, {} agent(s) registered)",
