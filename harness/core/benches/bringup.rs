@@ -12,8 +12,9 @@
 //!   `fixtures/mesos/bare-up.sh`. Milestones: ZooKeeper serving; a leader elected with both
 //!   agents registered.
 //! - `mesos-3`: one ZooKeeper, 3 masters (quorum 2) and 2 agents against
-//!   `bare-up.sh --ha --zk 1 --no-failover` (the same topology: `MesosCluster` has one
-//!   ZooKeeper).
+//!   `bare-up.sh --ha --zk 1 --no-failover`;
+//! - `mesos-3-3zk`: the same on a 3-server ZooKeeper ensemble ([`MesosConfig::zookeepers`])
+//!   against `bare-up.sh --ha --no-failover`.
 //!
 //! A time runs from the call into ordeal (or the spawn of the script) to the moment ordeal's
 //! timeline records the milestone (or the script prints it). The table shows, per milestone,
@@ -45,7 +46,7 @@ use bollard::query_parameters::ListContainersOptions;
 use ordeal::{
     cluster::{
         kubernetes::{KubeCluster, KubeConfig},
-        mesos::MesosCluster,
+        mesos::{MesosCluster, MesosConfig},
     },
     images::{ImageSet, Recipes, default_recipes_dir},
     run::{CaseCtx, case_rng},
@@ -71,7 +72,7 @@ struct Milestone {
 
 enum Kind {
     Kubernetes,
-    Mesos { masters: usize },
+    Mesos { masters: usize, zookeepers: usize },
 }
 
 struct Scenario {
@@ -122,13 +123,28 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "mesos-1",
         title: "Mesos: 1 ZooKeeper + 1 master + 2 agents",
-        kind: Kind::Mesos { masters: 1 },
+        kind: Kind::Mesos {
+            masters: 1,
+            zookeepers: 1,
+        },
         milestones: MESOS_MILESTONES,
     },
     Scenario {
         name: "mesos-3",
         title: "Mesos: 1 ZooKeeper + 3 masters (quorum 2) + 2 agents",
-        kind: Kind::Mesos { masters: 3 },
+        kind: Kind::Mesos {
+            masters: 3,
+            zookeepers: 1,
+        },
+        milestones: MESOS_MILESTONES,
+    },
+    Scenario {
+        name: "mesos-3-3zk",
+        title: "Mesos: 3 ZooKeepers + 3 masters (quorum 2) + 2 agents",
+        kind: Kind::Mesos {
+            masters: 3,
+            zookeepers: 3,
+        },
         milestones: MESOS_MILESTONES,
     },
 ];
@@ -235,7 +251,16 @@ async fn ordeal_sample(
             Kind::Kubernetes => KubeCluster::start_config(&ctx, &KubeConfig::new(2))
                 .await
                 .map(drop),
-            Kind::Mesos { masters } => MesosCluster::start(&ctx, masters, 2).await.map(drop),
+            Kind::Mesos {
+                masters,
+                zookeepers,
+            } => {
+                let config = MesosConfig {
+                    zookeepers,
+                    ..MesosConfig::new(masters, 2)
+                };
+                MesosCluster::start_config(&ctx, &config).await.map(drop)
+            }
         }
     };
     let result = tokio::time::timeout(SAMPLE_TIMEOUT, up).await;
@@ -283,12 +308,18 @@ async fn bare_sample(
                 .env("WORKLOAD_IMAGE", image("workload")?);
             c
         }
-        Kind::Mesos { masters } => {
+        Kind::Mesos {
+            masters,
+            zookeepers,
+        } => {
             let mut c = tokio::process::Command::new(fixtures().join("mesos/bare-up.sh"));
             c.args(["up", "--id", id, "--no-failover"]);
             if masters == 3 {
-                c.args(["--ha", "--zk", "1"]);
+                c.arg("--ha");
+            } else if masters != 1 {
+                return Err(format!("bare-up.sh runs 1 or 3 masters, not {masters}"));
             }
+            c.args(["--zk", &zookeepers.to_string()]);
             c.env("MESOS_IMAGE", image("mesos")?)
                 .env("ZK_IMAGE", image("zookeeper")?);
             c
