@@ -11,7 +11,7 @@ use ordeal::{
     Error, ExitStatus,
     cluster::{
         kubernetes::{KubeCluster, KubeConfig},
-        mesos::MesosCluster,
+        mesos::{MesosCluster, MesosConfig},
     },
     images::{ImageSet, Recipes, cache_dir, default_recipes_dir},
     run::{CaseCtx, case_rng},
@@ -25,6 +25,7 @@ Examples:
   ordeal up kubernetes --nodes 3 --keep     leave it running; `ordeal down` removes it
   ordeal up kubernetes --image kube-apiserver=registry.k8s.io/kube-apiserver:v1.35.4
   ordeal up mesos --masters 3 --agents 2    ZooKeeper, masters and agents
+  ordeal up mesos --zookeepers 3 --masters 3   the highly available layout
 
 For Kubernetes, a kubeconfig for https://127.0.0.1:<port> (cluster admin) is written to
 ~/.cache/ordeal/up/<run id>/kubeconfig, and kubectl 1.35 is copied out of the control-plane
@@ -75,9 +76,19 @@ pub struct KubeArgs {
     common: CommonArgs,
 }
 
+fn zookeepers(s: &str) -> Result<u8, String> {
+    match s.parse::<u8>() {
+        Ok(n @ (1 | 3 | 5)) => Ok(n),
+        _ => Err("use 1, 3 or 5 (a ZooKeeper ensemble needs an odd size)".into()),
+    }
+}
+
 /// `ordeal up mesos`.
 #[derive(Debug, Args)]
 pub struct MesosArgs {
+    /// Number of ZooKeeper servers: 1, or an ensemble of 3 or 5.
+    #[arg(long, default_value_t = 1, value_parser = zookeepers)]
+    zookeepers: u8,
     /// Number of masters (quorum: a majority).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
     masters: u8,
@@ -282,14 +293,21 @@ async fn up_mesos(args: MesosArgs) -> Result<ExitStatus, Error> {
     let (engine, images) = prepare(&args.common.images).await?;
     let (run, ctx) = context(engine, images, args.common.keep);
     eprintln!(
-        "[ordeal] up {run}: Mesos {} master(s) + {} agent(s){}",
+        "[ordeal] up {run}: Mesos {} ZooKeeper(s) + {} master(s) + {} agent(s){}",
+        args.zookeepers,
         args.masters,
         args.agents,
         if args.common.keep { " (kept)" } else { "" }
     );
     let cluster = start(
         &ctx,
-        MesosCluster::start(&ctx, args.masters.into(), args.agents.into()),
+        MesosCluster::start_config(
+            &ctx,
+            &MesosConfig {
+                zookeepers: args.zookeepers.into(),
+                ..MesosConfig::new(args.masters.into(), args.agents.into())
+            },
+        ),
     )
     .await?;
     let dir = up_dir(&run);

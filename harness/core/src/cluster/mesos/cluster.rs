@@ -237,7 +237,9 @@ impl MesosCluster {
             Duration::from_millis(200),
             || async {
                 for (i, zk) in zookeepers.iter().enumerate() {
-                    let out = zk.sh("echo srvr | busybox nc 127.0.0.1 2181").await;
+                    let out = zk
+                        .sh("echo srvr | timeout 2 busybox nc 127.0.0.1 2181")
+                        .await;
                     match out {
                         Ok(o) if o.stdout.contains("Mode: ") => {}
                         Ok(o) => return Ok(Observed::Not(format!("zk{}: {}", i + 1, o.summary()))),
