@@ -193,10 +193,15 @@ impl MesosCluster {
             ctx.image("mesos-agent")?,
             ctx.image("zookeeper")?,
         );
-        // `mgmt` carries the published master ports (so it cannot be internal); `cluster` is
-        // internal and carries every Mesos message: processes bind 0.0.0.0 and advertise their
-        // cluster address.
-        let mgmt = ctx.network("mgmt", false).await?;
+        // `mgmt` (every container's first interface) and `cluster` (fixed addresses, every
+        // Mesos message: processes bind 0.0.0.0 and advertise their cluster address) are
+        // internal. Masters alone also join `api`, which publishes their port on 127.0.0.1 (a
+        // published port needs a non-internal network), and join it last: `api` brings a
+        // default route, and a ZooKeeper dial made before `cluster` is attached would leave by
+        // it into Docker's isolation rules and hang in the client's back-off (a 10 s tail in
+        // about one bring-up in six), where with internal networks only it fails at once.
+        let mgmt = ctx.network("mgmt", true).await?;
+        let api = ctx.network("api", false).await?;
         let net = ctx.network("cluster", true).await?;
         let n_zk = config.zookeepers;
         if n_zk == 0 || n_zk > 5 || n_zk.is_multiple_of(2) {
@@ -261,7 +266,13 @@ impl MesosCluster {
             let port = free_port()?;
             let mut s = master_spec(&master_image, i, ip, &zk_url, quorum, &config.master_env)
                 .network(&mgmt.name);
-            s.extra_networks = vec![(net.name.clone(), ip)];
+            s.extra_networks = vec![
+                (net.name.clone(), ip),
+                (
+                    api.name.clone(),
+                    api.host(u8::try_from(10 + i).expect("checked above")),
+                ),
+            ];
             s.ports = vec![(port, 5050)];
             masters.push((ctx.start(s).await?, format!("http://127.0.0.1:{port}")));
             master_ips.push(ip);
