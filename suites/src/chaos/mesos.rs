@@ -263,7 +263,7 @@ impl Framework {
         let reader = tokio::spawn(read_events(
             sched.clone(),
             events,
-            task_id.clone(),
+            vec![task_id.clone()],
             recorded.clone(),
         ));
         Ok(Self {
@@ -347,12 +347,12 @@ fn describe(s: &TaskStatus) -> String {
     t
 }
 
-/// Acknowledges and records every update of `task`, declines every offer, until the stream
+/// Acknowledges and records every update of `tasks`, declines every offer, until the stream
 /// ends.
 async fn read_events(
     sched: Scheduler,
     mut events: SchedulerEvents,
-    task: Id,
+    tasks: Vec<Id>,
     recorded: Arc<Mutex<Recorded>>,
 ) {
     let end = loop {
@@ -366,7 +366,7 @@ async fn read_events(
             let _ = sched.decline(&ids, REFUSE).await;
         }
         if let Some(u) = e.update {
-            if u.status.task_id != task {
+            if !tasks.contains(&u.status.task_id) {
                 continue;
             }
             let at = Instant::now();
