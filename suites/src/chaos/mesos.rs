@@ -71,6 +71,15 @@ pub fn cases() -> Vec<Case> {
     ]
     .into_iter()
     .map(|c| c.timeout(Duration::from_secs(300)))
+    .chain([Case::new(
+        "chaos::mesos::leader_killed_tasks_survive_and_framework_reregisters",
+        "with 3 masters over 3 ZooKeepers and a checkpointing framework (failover_timeout 300 s) running one task on each of 2 agents, SIGKILL of the leading master's container: another master leads within zk_session_timeout (live GET_FLAGS) + 30 s, the framework re-subscribes to it with its id within 30 s, an explicit RECONCILE then answers TASK_RUNNING for both tasks within 60 s, and no terminal or TASK_UNREACHABLE update ever arrives for them",
+        leader_killed,
+    )
+    .images(IMAGES)
+    .control("the kill is aimed at agent 2's container (running one of the tasks) instead of the leading master")
+    // Three ZooKeepers and three masters come up slower than one, on a shared host.
+    .timeout(Duration::from_secs(480))])
     .collect()
 }
 
@@ -708,6 +717,412 @@ async fn mark_gone(ctx: CaseCtx) -> Result<(), CaseError> {
     Ok(())
 }
 
+/// Slack on top of the live `zk_session_timeout` for another master to lead: the dead
+/// leader's ephemeral znode expires, a standby wins the election and recovers the registry
+/// from the replicated log (2 of 3 replicas). Generous: other clusters share the host.
+const LEADER_SLACK: Duration = Duration::from_secs(30);
+/// From the new leader to the framework re-subscribed with its id.
+const RESUBSCRIBE_WINDOW: Duration = Duration::from_secs(30);
+/// From the re-subscription to TASK_RUNNING for both tasks in answer to RECONCILE: the agents
+/// must first detect the new leader and re-register with it (the master does not answer
+/// explicit reconciliation for tasks on agents it has only recovered from the registry).
+const RECONCILE_WINDOW: Duration = Duration::from_secs(60);
+/// The framework's failover timeout: far longer than the failover takes.
+const FAILOVER_TIMEOUT: f64 = 300.0;
+
+/// The highly available layout: 3 ZooKeeper servers, 3 masters, 2 agents; default flags.
+fn leader_config() -> MesosConfig {
+    MesosConfig {
+        zookeepers: 3,
+        ..MesosConfig::new(3, 2)
+    }
+}
+
+/// A checkpointing, partition-aware framework that survives a master failover; `id` to
+/// re-subscribe.
+fn ha_framework(id: Option<Id>) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "root".into(),
+        name: "ordeal-chaos-failover".into(),
+        id,
+        roles: vec![],
+        failover_timeout: Some(FAILOVER_TIMEOUT),
+        checkpoint: Some(true),
+        capabilities: vec![
+            Capability {
+                kind: "TASK_KILLING_STATE".into(),
+            },
+            Capability {
+                kind: "PARTITION_AWARE".into(),
+            },
+        ],
+    }
+}
+
+/// Background readers, aborted when the case ends.
+struct Readers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        for r in &self.0 {
+            r.abort();
+        }
+    }
+}
+
+/// A state that means the task did not survive (or was cut off): terminal, or unreachable.
+fn lost(state: TaskState) -> bool {
+    state.is_terminal() || state == TaskState::TaskUnreachable
+}
+
+/// Every recorded update, timed from `zero`, with the task's short name.
+fn task_history(recorded: &Mutex<Recorded>, tasks: &[Id], zero: Instant) -> String {
+    let r = recorded.lock().expect("recorded lock");
+    let mut out = r
+        .updates
+        .iter()
+        .map(|(at, s)| {
+            let which = tasks
+                .iter()
+                .position(|t| *t == s.task_id)
+                .map_or_else(|| s.task_id.value.clone(), |i| format!("task{}", i + 1));
+            let t = if *at >= zero {
+                format!("+{:.2}s", secs(*at - zero))
+            } else {
+                format!("-{:.2}s", secs(zero - *at))
+            };
+            format!("{t} {which} {}", describe(s))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if out.is_empty() {
+        out.push_str("no update");
+    }
+    out
+}
+
+async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start_config(&ctx, &leader_config()).await?;
+    let (old, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    let raw = op
+        .flag("zk_session_timeout")
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| {
+            failed(format!(
+                "master{} reports no `zk_session_timeout` flag",
+                old + 1
+            ))
+        })?;
+    let session = parse_duration(&raw).ok_or_else(|| {
+        failed(format!(
+            "zk_session_timeout `{raw}` is not a Mesos duration"
+        ))
+    })?;
+    let window = session + LEADER_SLACK;
+    let window_text = format!(
+        "live zk_session_timeout {session:?} (`{raw}`) + slack {LEADER_SLACK:?} = {window:?}"
+    );
+    ctx.step(format!("leader is master{}; {window_text}", old + 1));
+
+    // One framework, one long task on each agent.
+    let agents = [cluster.agent_id(0).await?, cluster.agent_id(1).await?];
+    let (sched, mut events) = Scheduler::subscribe(&cluster.masters[old].1, &ha_framework(None))
+        .await
+        .map_err(failed)?;
+    let framework_id = sched.framework_id.clone();
+    ctx.step(format!(
+        "framework {} subscribed to master{} (checkpoint, failover_timeout {FAILOVER_TIMEOUT} s)",
+        framework_id.value,
+        old + 1
+    ));
+    let tasks: Vec<Id> = (1..=agents.len())
+        .map(|i| Id::new(format!("ordeal-chaos-failover-{i}-{}", ctx.token())))
+        .collect();
+    let mut launched = [false; 2];
+    let offer_window = Duration::from_secs(30);
+    tokio::time::timeout(offer_window, async {
+        while launched.iter().any(|l| !l) {
+            let e = match events.next().await {
+                Ok(Some(e)) => e,
+                Ok(None) => return Err(failed("event stream closed before the offers")),
+                Err(e) => return Err(failed(e)),
+            };
+            if e.kind != EventType::Offers {
+                continue;
+            }
+            for o in e.offers.map(|o| o.offers).unwrap_or_default() {
+                match agents.iter().position(|a| *a == o.agent_id) {
+                    Some(i) if !launched[i] => {
+                        let task = TaskInfo {
+                            name: format!("ordeal-chaos-failover-{}", i + 1),
+                            task_id: tasks[i].clone(),
+                            agent_id: o.agent_id.clone(),
+                            resources: vec![
+                                Resource::scalar("cpus", 0.1),
+                                Resource::scalar("mem", 32.0),
+                            ],
+                            command: Some(CommandInfo::shell("exec sleep 3600")),
+                            health_check: None,
+                            kill_policy: None,
+                        };
+                        sched
+                            .launch(std::slice::from_ref(&o.id), &[task], REFUSE)
+                            .await
+                            .map_err(failed)?;
+                        launched[i] = true;
+                        ctx.step(format!(
+                            "launched task{} {} on agent{} ({})",
+                            i + 1,
+                            tasks[i].value,
+                            i + 1,
+                            o.agent_id.value
+                        ));
+                    }
+                    _ => sched
+                        .decline(std::slice::from_ref(&o.id), REFUSE)
+                        .await
+                        .map_err(failed)?,
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|_| {
+        CaseError::failed(format!(
+            "expected offers from both agents within {offer_window:?}; launched on agents: {launched:?}"
+        ))
+    })??;
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let mut readers = Readers(vec![tokio::spawn(read_events(
+        sched.clone(),
+        events,
+        tasks.clone(),
+        recorded.clone(),
+    ))]);
+    let start = Instant::now();
+    eventually(
+        "both tasks TASK_RUNNING",
+        Duration::from_secs(30),
+        POLL,
+        || async {
+            let r = recorded.lock().expect("recorded lock");
+            let running = tasks
+                .iter()
+                .filter(|t| {
+                    r.updates
+                        .iter()
+                        .any(|(_, s)| s.task_id == **t && s.state == TaskState::TaskRunning)
+                })
+                .count();
+            drop(r);
+            Ok(if running == tasks.len() {
+                Observed::Holds(())
+            } else {
+                Observed::Not(task_history(&recorded, &tasks, start))
+            })
+        },
+    )
+    .await?;
+    ctx.step(format!(
+        "both tasks TASK_RUNNING within {:.2} s",
+        secs(start.elapsed())
+    ));
+
+    let victim = if ctx.negative_control() {
+        // Broken on purpose: the leader lives on, and a task's agent dies.
+        cluster.agents[1].kill("SIGKILL").await?;
+        "agent2".to_owned()
+    } else {
+        cluster.masters[old].0.kill("SIGKILL").await?;
+        format!("master{}", old + 1)
+    };
+    let killed = Instant::now();
+    ctx.fault_injected("kill (SIGKILL, container)", &victim);
+
+    let new = eventually(
+        &format!(
+            "a master other than master{} to lead after the SIGKILL of {victim} ({window_text})",
+            old + 1
+        ),
+        window,
+        POLL,
+        || async {
+            Ok(match cluster.leader().await {
+                Some((i, _)) if i != old => Observed::Holds(i),
+                Some((i, _)) => Observed::Not(format!(
+                    "master{} still leads {:.2} s after the kill",
+                    i + 1,
+                    secs(killed.elapsed())
+                )),
+                None => Observed::Not(format!(
+                    "no master leads {:.2} s after the kill",
+                    secs(killed.elapsed())
+                )),
+            })
+        },
+    )
+    .await?;
+    let to_leader = killed.elapsed();
+    ctx.step(format!(
+        "kill → master{} leads {:.2} s (window {window:?})",
+        new + 1,
+        secs(to_leader)
+    ));
+    ctx.check_passed(&format!("master{} leads within the window", new + 1));
+
+    let url = cluster.masters[new].1.clone();
+    let info = ha_framework(Some(framework_id.clone()));
+    let (again, events) = eventually(
+        &format!(
+            "the framework to re-subscribe to master{} with id {}",
+            new + 1,
+            framework_id.value
+        ),
+        RESUBSCRIBE_WINDOW,
+        POLL,
+        || {
+            let (url, info) = (url.clone(), info.clone());
+            async move {
+                Ok(match Scheduler::subscribe(&url, &info).await {
+                    Ok(s) => Observed::Holds(s),
+                    Err(e) => Observed::Not(e.to_string()),
+                })
+            }
+        },
+    )
+    .await?;
+    let to_subscribed = killed.elapsed();
+    if again.framework_id != framework_id {
+        return Err(CaseError::failed(format!(
+            "expected the framework to keep id {} on master{}; it gave {}",
+            framework_id.value,
+            new + 1,
+            again.framework_id.value
+        )));
+    }
+    readers.0.push(tokio::spawn(read_events(
+        again.clone(),
+        events,
+        tasks.clone(),
+        recorded.clone(),
+    )));
+    ctx.step(format!(
+        "kill → framework {} re-subscribed to master{} {:.2} s",
+        framework_id.value,
+        new + 1,
+        secs(to_subscribed)
+    ));
+    ctx.check_passed("framework re-subscribed with its id");
+
+    // Explicit reconciliation, asked again every 2 s until the agents are back and the master
+    // answers for both tasks.
+    let first_ask = Instant::now();
+    let mut asked: Option<Instant> = None;
+    let reconcile: Vec<(Id, Option<Id>)> = tasks
+        .iter()
+        .cloned()
+        .zip(agents.iter().cloned().map(Some))
+        .collect();
+    let outcome = eventually(
+        &format!(
+            "TASK_RUNNING (REASON_RECONCILIATION) for both tasks from master{} in answer to RECONCILE, within {RECONCILE_WINDOW:?} of the re-subscription",
+            new + 1
+        ),
+        RECONCILE_WINDOW,
+        POLL,
+        || {
+            let due = asked.is_none_or(|a| a.elapsed() >= Duration::from_secs(2));
+            if due {
+                asked = Some(Instant::now());
+            }
+            let (recorded, tasks, again, reconcile) = (&recorded, &tasks, &again, &reconcile);
+            async move {
+                let (answered, bad) = {
+                    let r = recorded.lock().expect("recorded lock");
+                    let bad: Vec<String> = r
+                        .updates
+                        .iter()
+                        .filter(|(_, s)| lost(s.state))
+                        .map(|(_, s)| format!("{} {}", s.task_id.value, describe(s)))
+                        .collect();
+                    let answered = tasks
+                        .iter()
+                        .filter_map(|t| {
+                            r.updates.iter().find(|(at, s)| {
+                                *at >= first_ask
+                                    && s.task_id == *t
+                                    && s.state == TaskState::TaskRunning
+                                    && s.reason.as_deref() == Some("REASON_RECONCILIATION")
+                            })
+                        })
+                        .map(|(at, _)| *at)
+                        .collect::<Vec<_>>();
+                    (answered, bad)
+                };
+                if !bad.is_empty() {
+                    return Ok(Observed::Holds(Err(bad)));
+                }
+                if answered.len() == tasks.len() {
+                    return Ok(Observed::Holds(Ok(answered)));
+                }
+                if due {
+                    again.reconcile(reconcile).await?;
+                }
+                Ok(Observed::Not(task_history(recorded, tasks, killed)))
+            }
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        CaseError::Failed(m) => CaseError::Failed(format!(
+            "{m} (updates timed from the kill of {victim})"
+        )),
+        other => other,
+    })?;
+    let answered = outcome.map_err(|bad| {
+        CaseError::failed(format!(
+            "expected no terminal or TASK_UNREACHABLE update for the tasks; got {} (all updates, timed from the kill of {victim}: {})",
+            bad.join(", "),
+            task_history(&recorded, &tasks, killed)
+        ))
+    })?;
+    let to_running = answered
+        .iter()
+        .map(|at| at.duration_since(killed))
+        .max()
+        .unwrap_or_default();
+    ctx.step(format!(
+        "kill → RECONCILE answered TASK_RUNNING for both tasks {:.2} s",
+        secs(to_running)
+    ));
+    ctx.check_passed("both tasks TASK_RUNNING on the new leader (explicit reconciliation)");
+
+    let bad: Vec<String> = {
+        let r = recorded.lock().expect("recorded lock");
+        r.updates
+            .iter()
+            .filter(|(_, s)| lost(s.state))
+            .map(|(_, s)| format!("{} {}", s.task_id.value, describe(s)))
+            .collect()
+    };
+    if !bad.is_empty() {
+        return Err(CaseError::failed(format!(
+            "expected no terminal or TASK_UNREACHABLE update for the tasks at any point; got {} (all updates: {})",
+            bad.join(", "),
+            task_history(&recorded, &tasks, killed)
+        )));
+    }
+    ctx.step(format!(
+        "every update, timed from the kill: {}",
+        task_history(&recorded, &tasks, killed)
+    ));
+    ctx.check_passed("no terminal or TASK_UNREACHABLE update for either task");
+    drop(readers);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,6 +1189,21 @@ mod tests {
             "MESOS_MAX_AGENT_PING_TIMEOUTS".into(),
             MAX_PING_TIMEOUTS.into()
         )));
+    }
+
+    #[test]
+    fn the_leader_case_runs_the_ha_layout_with_a_framework_that_survives_failover() {
+        let c = leader_config();
+        assert_eq!((c.zookeepers, c.masters, c.agents), (3, 3, 2));
+        assert!(c.master_env.is_empty(), "default master flags");
+        let f = ha_framework(None);
+        assert_eq!(f.checkpoint, Some(true));
+        assert_eq!(f.failover_timeout, Some(300.0));
+        let id = Id::new("fw-1");
+        assert_eq!(ha_framework(Some(id.clone())).id, Some(id));
+        assert!(lost(TaskState::TaskUnreachable) && lost(TaskState::TaskLost));
+        assert!(lost(TaskState::TaskKilled) && lost(TaskState::TaskFailed));
+        assert!(!lost(TaskState::TaskRunning));
     }
 
     #[test]
