@@ -415,6 +415,42 @@ fn profile_images(name: &str) -> Result<Vec<String>, Error> {
     Ok(images)
 }
 
+/// When FILTER matches no selected case but matches cases of other suites, says how to
+/// select them (`chaos` cases are not in the default profile).
+fn outside_selection(
+    args: &RunArgs,
+    selected: &[ordeal::run::Case],
+    profile: &str,
+) -> Option<String> {
+    let filter = args.filter.as_deref()?;
+    let matches = |name: &str| {
+        if args.exact {
+            name == filter || format!("{name}::negative_control") == filter
+        } else {
+            name.contains(filter) || format!("{name}::negative_control").contains(filter)
+        }
+    };
+    if selected.iter().any(|c| matches(&c.name)) {
+        return None;
+    }
+    let mut suites: Vec<String> = ordeal_suites::catalog()
+        .into_iter()
+        .filter(|c| matches(&c.name))
+        .map(|c| c.suite)
+        .collect();
+    suites.dedup();
+    let first = suites.first()?;
+    let with = profiles::PROFILES
+        .iter()
+        .find(|p| suites.iter().all(|s| p.suites.contains(&s.as_str())))
+        .map(|p| format!("--profile {}", p.name))
+        .unwrap_or_else(|| format!("--suite {first}"));
+    Some(format!(
+        "no case of profile `{profile}` matches `{filter}`; cases of suite(s) {} do: add {with}",
+        suites.join(", ")
+    ))
+}
+
 async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     let profile = find_profile(&args.profile)?;
     let known = ordeal_suites::suite_names();
@@ -438,6 +474,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
         .into_iter()
         .filter(|c| wanted.contains(&c.suite.as_str()))
         .collect();
+    if let Some(hint) = outside_selection(&args, &cases, profile.name) {
+        eprintln!("[ordeal] note: {hint}");
+    }
     if let Some(p) = args.partition {
         cases = p.select(cases, |c| c.name.as_str());
     }

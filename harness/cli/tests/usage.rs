@@ -35,6 +35,34 @@ fn unknown_profile_is_a_usage_error() {
 }
 
 #[test]
+fn a_filter_matching_only_other_suites_says_which_profile_has_them() {
+    // `chaos` is not in the default profile: the run selects nothing, and says how to.
+    for args in [
+        vec!["run", "chaos::mesos", "--list"],
+        vec![
+            "run",
+            "--negative-controls",
+            "--exact",
+            "chaos::mesos::agent_killed_tasks_unreachable",
+            "--list",
+        ],
+    ] {
+        let out = ordeal().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cases of suite(s) chaos do: add --profile conformance"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = ordeal()
+        .args(["run", "--profile", "conformance", "chaos::mesos", "--list"])
+        .output()
+        .unwrap();
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+}
+
+#[test]
 fn unknown_suite_is_a_usage_error() {
     let out = ordeal().args(["run", "--suite", "nope"]).output().unwrap();
     assert_one_line(
