@@ -39,8 +39,35 @@ pub fn cases() -> Vec<Case> {
         .images(IMAGES)
         .timeout(Duration::from_secs(300))
         .control("the partition is held past the pods' tolerationSeconds"),
+        Case::new(
+            "chaos::kubernetes::node_paused_past_grace_goes_not_ready_and_recovers",
+            "node-2's container frozen (docker pause) for node-monitor-grace-period (live) + 10 s goes NotReady within grace + node-monitor-period + 20 s of the pause, and is Ready again within the kubelet's heartbeat interval (live Lease duration / 4, else its 10 s status-update default) + node-monitor-period + 40 s of the unpause",
+            node_paused_past_grace,
+        )
+        .images(IMAGES)
+        .timeout(Duration::from_secs(420))
+        .control("the pause lasts a quarter of the grace period"),
+        Case::new(
+            "chaos::kubernetes::node_paused_shorter_than_grace_does_not_flap",
+            "node-2 frozen for a quarter of node-monitor-grace-period (live) stays Ready throughout and for one more grace period after the unpause, and the same Deployment pods run on it (none evicted or recreated)",
+            node_paused_short_no_flap,
+        )
+        .images(IMAGES)
+        .timeout(Duration::from_secs(420))
+        .control("the pause lasts node-monitor-grace-period + 10 s"),
     ]
 }
+
+/// Timings for the pause cases. The kubelet renews its Lease every quarter of the Lease
+/// duration (40 s by default, so every 10 s) and a pause of P delays a renewal by up to P, so a
+/// pause shorter than half the grace period can only stay invisible if P + renew interval +
+/// node-monitor-period fits in the grace period: 10 s, the fast profile, does not leave room.
+const PAUSE_TIMINGS: KubeTimings = KubeTimings {
+    node_monitor_grace_period: Duration::from_secs(30),
+    node_monitor_period: Duration::from_secs(2),
+};
+/// How far past the grace period a long pause lasts.
+const PAUSE_MARGIN: Duration = Duration::from_secs(10);
 
 /// A Deployment of `replicas` pods that tolerate `unreachable` for `toleration` seconds.
 fn deployment(
@@ -349,5 +376,252 @@ async fn partition_healed(ctx: CaseCtx) -> Result<(), CaseError> {
     )
     .await?;
     ctx.check_passed("no eviction");
+    Ok(())
+}
+
+/// How often node `node`'s kubelet tells the control plane it is alive: a quarter of its live
+/// Lease's `leaseDurationSeconds` (the kubelet's fixed renew fraction is 0.25), or, with no Lease
+/// in `kube-node-lease`, the kubelet's node-status-update-frequency, which ordeal's kubelet
+/// configuration leaves at its 10 s default. Returns the interval and where it came from.
+async fn heartbeat_interval(
+    cluster: &KubeCluster,
+    node: &str,
+) -> ordeal::Result<(Duration, &'static str)> {
+    // The kubelet creates its Lease about when the node turns Ready: allow it 15 s.
+    let mut out = None;
+    for _ in 0..15 {
+        let o = cluster
+            .kubectl(&[
+                "get",
+                "lease",
+                "-n",
+                "kube-node-lease",
+                node,
+                "-o",
+                "jsonpath={.spec.leaseDurationSeconds}",
+            ])
+            .await?;
+        let found = o.success();
+        out = Some(o);
+        if found {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let out = out.ok_or_else(|| ordeal::Error::infra("no kubectl get lease ran"))?;
+    if !out.success() {
+        if out.summary().contains("NotFound") {
+            return Ok((
+                Duration::from_secs(10),
+                "no Lease: kubelet node-status-update-frequency default",
+            ));
+        }
+        return Err(ordeal::Error::infra(out.summary()));
+    }
+    let secs: u64 = out.stdout.trim().parse().map_err(|e| {
+        ordeal::Error::infra(format!(
+            "lease `{node}`: leaseDurationSeconds `{}` is not a number: {e}",
+            out.stdout.trim()
+        ))
+    })?;
+    Ok((Duration::from_secs(secs) / 4, "live Lease duration / 4"))
+}
+
+/// Pauses node-2 for `hold` while `during` runs, then unpauses it: at `hold`, or at once if
+/// `during` fails first, so a failed check never leaves a frozen container behind. `during` may
+/// go on after the unpause; its result is returned (or the unpause error if only that failed).
+/// If the case is dropped (its timeout) while paused, the run's cleanup `docker rm -f`s the
+/// frozen container, which the engine allows.
+async fn paused_for<T>(
+    ctx: &CaseCtx,
+    cluster: &KubeCluster,
+    hold: Duration,
+    during: impl Future<Output = Result<T, CaseError>>,
+) -> Result<T, CaseError> {
+    let node = &cluster.nodes[1];
+    node.pause().await?;
+    ctx.fault_injected("pause", "node-2");
+    let paused_at = std::time::Instant::now();
+    let mut during = std::pin::pin!(during);
+    let early = tokio::select! {
+        r = &mut during => Some(r),
+        () = tokio::time::sleep(hold) => None,
+    };
+    if let Some(Ok(_)) = early {
+        tokio::time::sleep(hold.saturating_sub(paused_at.elapsed())).await;
+    }
+    let unpaused = node.unpause().await;
+    if unpaused.is_ok() {
+        ctx.fault_healed("pause", "node-2");
+    }
+    ctx.step(format!("node-2 unpaused after {:?}", paused_at.elapsed()));
+    let result = match early {
+        Some(r) => r,
+        None => during.await,
+    };
+    let value = result?;
+    unpaused?;
+    Ok(value)
+}
+
+async fn node_paused_past_grace(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = KubeCluster::start(&ctx, 2, PAUSE_TIMINGS).await?;
+    let live = cluster.live_timings().await?;
+    let (renew, renew_from) = heartbeat_interval(&cluster, "node-2").await?;
+    let grace = live.node_monitor_grace_period;
+    let hold = if ctx.negative_control() {
+        // Broken on purpose: too short for the controller to notice.
+        grace / 4
+    } else {
+        grace + PAUSE_MARGIN
+    };
+    let not_ready_window = grace + live.node_monitor_period + SLACK;
+    let ready_window = renew + live.node_monitor_period + 2 * SLACK;
+    ctx.step(format!(
+        "live: node-monitor-grace-period {grace:?}, node-monitor-period {:?}, kubelet heartbeat {renew:?} ({renew_from}); pause {hold:?}, NotReady within {not_ready_window:?} of the pause, Ready within {ready_window:?} of the unpause",
+        live.node_monitor_period
+    ));
+    let paused_at = std::time::Instant::now();
+    let seen = paused_for(&ctx, &cluster, hold, async {
+        // The window counts from the pause; in the control it outlasts the pause, which is
+        // fine: any NotReady then would still be the pause's doing.
+        eventually(
+            &format!(
+                "node-2 Ready=Unknown/False while paused {hold:?} (grace {grace:?}, monitor period {:?}, window {not_ready_window:?} from the pause)",
+                live.node_monitor_period
+            ),
+            not_ready_window,
+            POLL,
+            || async {
+                let (ready, _) = node_state(&cluster, "node-2").await?;
+                Ok(if ready == "Unknown" || ready == "False" {
+                    Observed::Holds(paused_at.elapsed())
+                } else {
+                    Observed::Not(format!(
+                        "Ready={ready} {:.1} s after the pause",
+                        paused_at.elapsed().as_secs_f64()
+                    ))
+                })
+            },
+        )
+        .await
+    })
+    .await?;
+    ctx.step(format!("pause -> NotReady: {seen:?}"));
+    ctx.check_passed("node-2 NotReady while paused past the grace period");
+    let unpaused_at = std::time::Instant::now();
+    eventually(
+        &format!(
+            "node-2 Ready=True again after the unpause (heartbeat {renew:?} + monitor period {:?} + {:?} slack)",
+            live.node_monitor_period,
+            2 * SLACK
+        ),
+        ready_window,
+        POLL,
+        || async {
+            let (ready, _) = node_state(&cluster, "node-2").await?;
+            Ok(if ready == "True" {
+                Observed::Holds(())
+            } else {
+                Observed::Not(format!("Ready={ready}"))
+            })
+        },
+    )
+    .await?;
+    ctx.step(format!("unpause -> Ready: {:?}", unpaused_at.elapsed()));
+    ctx.check_passed("node-2 Ready again after the unpause");
+    Ok(())
+}
+
+async fn node_paused_short_no_flap(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = KubeCluster::start(&ctx, 2, PAUSE_TIMINGS).await?;
+    // Tolerations far beyond the case: only a NotReady node could disturb these pods.
+    cluster.apply(&deployment(&ctx, "steady", 2, 600)?).await?;
+    let (before, _) = spread(&cluster, "steady", 2).await?;
+    let live = cluster.live_timings().await?;
+    let (renew, renew_from) = heartbeat_interval(&cluster, "node-2").await?;
+    let grace = live.node_monitor_grace_period;
+    let hold = if ctx.negative_control() {
+        // Broken on purpose: long enough for the controller to mark node-2 NotReady.
+        grace + PAUSE_MARGIN
+    } else {
+        grace / 4
+    };
+    ctx.step(format!(
+        "live: node-monitor-grace-period {grace:?}, node-monitor-period {:?}, kubelet heartbeat {renew:?} ({renew_from}); pause {hold:?}",
+        live.node_monitor_period
+    ));
+    if !ctx.negative_control() && hold + renew + live.node_monitor_period >= grace {
+        return Err(CaseError::Infra(format!(
+            "a pause of {hold:?} + heartbeat {renew:?} + monitor period {:?} does not fit in grace {grace:?}: no flap is not guaranteed",
+            live.node_monitor_period
+        )));
+    }
+    let on_node2: Vec<String> = before
+        .iter()
+        .filter(|p| p.node == "node-2")
+        .map(|p| p.uid.clone())
+        .collect();
+    let uids: Vec<String> = before.iter().map(|p| p.uid.clone()).collect();
+    let paused_at = std::time::Instant::now();
+    let ready_probe = || async {
+        let (ready, _) = node_state(&cluster, "node-2").await?;
+        Ok(if ready == "True" {
+            Observed::Holds(())
+        } else {
+            Observed::Not(format!(
+                "Ready={ready} {:.1} s after the pause of {hold:?} began (grace {grace:?})",
+                paused_at.elapsed().as_secs_f64()
+            ))
+        })
+    };
+    paused_for(
+        &ctx,
+        &cluster,
+        hold,
+        consistently("node-2 Ready while paused", hold, POLL, ready_probe),
+    )
+    .await?;
+    ctx.check_passed("node-2 Ready throughout the pause");
+    consistently(
+        &format!("node-2 Ready for one grace period ({grace:?}) after the unpause"),
+        grace,
+        POLL,
+        ready_probe,
+    )
+    .await?;
+    ctx.check_passed("node-2 Ready for one grace period after the unpause");
+    consistently(
+        "no pod evicted or recreated: the same pods Running, none terminating",
+        Duration::from_secs(5),
+        POLL,
+        || async {
+            let pods = pods(&cluster, "steady").await?;
+            let same = pods
+                .iter()
+                .filter(|p| uids.contains(&p.uid) && p.phase == "Running" && !p.terminating)
+                .count();
+            Ok(if same == uids.len() && pods.len() == uids.len() {
+                Observed::Holds(())
+            } else {
+                Observed::Not(format!(
+                    "{same} of {} original pods ({} on node-2) Running; pods now {:?}",
+                    uids.len(),
+                    on_node2.len(),
+                    pods.iter()
+                        .map(|p| format!(
+                            "{}@{} {}{}",
+                            p.name,
+                            p.node,
+                            p.phase,
+                            if p.terminating { " terminating" } else { "" }
+                        ))
+                        .collect::<Vec<_>>()
+                ))
+            })
+        },
+    )
+    .await?;
+    ctx.check_passed("no pod evicted or recreated");
     Ok(())
 }
