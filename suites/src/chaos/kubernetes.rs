@@ -111,6 +111,39 @@ struct PodView {
     unreachable_toleration: Option<u64>,
 }
 
+/// Holds when the pods of `app` are exactly those with `uids`, all Running and none
+/// terminating (nothing evicted, nothing recreated); else says what is there. `note` follows
+/// the count of original pods in the message.
+async fn same_pods_running(
+    cluster: &KubeCluster,
+    app: &str,
+    uids: &[String],
+    note: &str,
+) -> ordeal::Result<Observed<()>> {
+    let pods = pods(cluster, app).await?;
+    let same = pods
+        .iter()
+        .filter(|p| uids.contains(&p.uid) && p.phase == "Running" && !p.terminating)
+        .count();
+    Ok(if same == uids.len() && pods.len() == uids.len() {
+        Observed::Holds(())
+    } else {
+        Observed::Not(format!(
+            "{same} of {} original pods{note} Running; pods now {:?}",
+            uids.len(),
+            pods.iter()
+                .map(|p| format!(
+                    "{}@{} {}{}",
+                    p.name,
+                    p.node,
+                    p.phase,
+                    if p.terminating { " terminating" } else { "" }
+                ))
+                .collect::<Vec<_>>()
+        ))
+    })
+}
+
 async fn pods(cluster: &KubeCluster, app: &str) -> ordeal::Result<Vec<PodView>> {
     let out = cluster
         .kubectl(&["get", "pods", "-l", &format!("app={app}"), "-o", "json"])
@@ -349,30 +382,7 @@ async fn partition_healed(ctx: CaseCtx) -> Result<(), CaseError> {
         "no pod evicted: the same pods Running, none terminating",
         Duration::from_secs(5),
         POLL,
-        || async {
-            let pods = pods(&cluster, "stay").await?;
-            let same = pods
-                .iter()
-                .filter(|p| uids.contains(&p.uid) && p.phase == "Running" && !p.terminating)
-                .count();
-            Ok(if same == uids.len() && pods.len() == uids.len() {
-                Observed::Holds(())
-            } else {
-                Observed::Not(format!(
-                    "{same} of {} original pods Running; pods now {:?}",
-                    uids.len(),
-                    pods.iter()
-                        .map(|p| format!(
-                            "{}@{} {}{}",
-                            p.name,
-                            p.node,
-                            p.phase,
-                            if p.terminating { " terminating" } else { "" }
-                        ))
-                        .collect::<Vec<_>>()
-                ))
-            })
-        },
+        || same_pods_running(&cluster, "stay", &uids, ""),
     )
     .await?;
     ctx.check_passed("no eviction");
@@ -591,35 +601,12 @@ async fn node_paused_short_no_flap(ctx: CaseCtx) -> Result<(), CaseError> {
     )
     .await?;
     ctx.check_passed("node-2 Ready for one grace period after the unpause");
+    let note = format!(" ({} on node-2)", on_node2.len());
     consistently(
         "no pod evicted or recreated: the same pods Running, none terminating",
         Duration::from_secs(5),
         POLL,
-        || async {
-            let pods = pods(&cluster, "steady").await?;
-            let same = pods
-                .iter()
-                .filter(|p| uids.contains(&p.uid) && p.phase == "Running" && !p.terminating)
-                .count();
-            Ok(if same == uids.len() && pods.len() == uids.len() {
-                Observed::Holds(())
-            } else {
-                Observed::Not(format!(
-                    "{same} of {} original pods ({} on node-2) Running; pods now {:?}",
-                    uids.len(),
-                    on_node2.len(),
-                    pods.iter()
-                        .map(|p| format!(
-                            "{}@{} {}{}",
-                            p.name,
-                            p.node,
-                            p.phase,
-                            if p.terminating { " terminating" } else { "" }
-                        ))
-                        .collect::<Vec<_>>()
-                ))
-            })
-        },
+        || same_pods_running(&cluster, "steady", &uids, &note),
     )
     .await?;
     ctx.check_passed("no pod evicted or recreated");

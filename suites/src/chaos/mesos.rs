@@ -578,40 +578,16 @@ async fn partition_healed(ctx: CaseCtx) -> Result<(), CaseError> {
         secs(healed.duration_since(cut_at))
     ));
     let cut_wall = std::time::SystemTime::now() - healed.duration_since(cut_at);
-    let back = eventually(
+    eventually(
         &format!(
             "agent2 to re-register (active, re-registered after the cut) within {REREGISTER_WINDOW:?} of the heal (REGISTER_RETRY_INTERVAL_MAX 1 min + slack)"
         ),
         REREGISTER_WINDOW,
         POLL,
-        || async {
-            let agents = cluster.agents().await?;
-            Ok(
-                match agents
-                    .iter()
-                    .find(|a| a.agent_info.id.as_ref() == Some(&agent_id))
-                {
-                    Some(a)
-                        if a.active
-                            && a.reregistered_time
-                                .is_some_and(|t| t.system_time() > cut_wall) =>
-                    {
-                        Observed::Holds(healed.elapsed())
-                    }
-                    Some(a) => Observed::Not(format!(
-                        "agent2 active={}, last re-registered {:?}",
-                        a.active,
-                        a.reregistered_time.map(|t| t.system_time())
-                    )),
-                    None => Observed::Not(format!(
-                        "agent2 not among the {} registered agents",
-                        agents.len()
-                    )),
-                },
-            )
-        },
+        || cluster.agent_reregistered_since(&agent_id, cut_wall),
     )
     .await?;
+    let back = healed.elapsed();
     ctx.step(format!("heal → agent2 re-registered {:.2} s", secs(back)));
     ctx.check_passed("agent2 re-registered");
 
@@ -974,23 +950,16 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
 
     let url = cluster.masters[new].1.clone();
     let info = ha_framework(Some(framework_id.clone()));
-    let (again, events) = eventually(
+    let (again, events) = Scheduler::subscribe_within(
         &format!(
             "the framework to re-subscribe to master{} with id {}",
             new + 1,
             framework_id.value
         ),
+        &url,
+        &info,
         RESUBSCRIBE_WINDOW,
         POLL,
-        || {
-            let (url, info) = (url.clone(), info.clone());
-            async move {
-                Ok(match Scheduler::subscribe(&url, &info).await {
-                    Ok(s) => Observed::Holds(s),
-                    Err(e) => Observed::Not(e.to_string()),
-                })
-            }
-        },
     )
     .await?;
     let to_subscribed = killed.elapsed();

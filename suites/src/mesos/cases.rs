@@ -168,19 +168,12 @@ async fn failover(ctx: CaseCtx) -> Result<(), CaseError> {
     let mut info = framework(300.0);
     info.id = Some(framework_id.clone());
     let url = cluster.masters[new].1.clone();
-    let (again, _events) = eventually(
+    let (again, _events) = Scheduler::subscribe_within(
         "the framework to re-subscribe with its id",
+        &url,
+        &info,
         Duration::from_secs(30),
         POLL,
-        || {
-            let (url, info) = (url.clone(), info.clone());
-            async move {
-                Ok(match Scheduler::subscribe(&url, &info).await {
-                    Ok(s) => Observed::Holds(s),
-                    Err(e) => Observed::Not(e.to_string()),
-                })
-            }
-        },
     )
     .await?;
     if again.framework_id != framework_id {

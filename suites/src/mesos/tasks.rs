@@ -606,31 +606,7 @@ async fn agent_restart(ctx: CaseCtx, restart: Restart) -> Result<(), CaseError> 
         "the restarted agent to re-register with the same id",
         window,
         Duration::from_millis(300),
-        || async {
-            let agents = cluster.agents().await?;
-            Ok(
-                match agents
-                    .iter()
-                    .find(|a| a.agent_info.id.as_ref() == Some(&agent_id))
-                {
-                    Some(a)
-                        if a.active
-                            && a.reregistered_time
-                                .is_some_and(|t| t.system_time() > killed_at) =>
-                    {
-                        ordeal::check::Observed::Holds(())
-                    }
-                    Some(a) => ordeal::check::Observed::Not(format!(
-                        "agent active={}, last re-registered {:?}",
-                        a.active,
-                        a.reregistered_time.map(|t| t.system_time())
-                    )),
-                    None => {
-                        ordeal::check::Observed::Not(format!("{} agents, not ours", agents.len()))
-                    }
-                },
-            )
-        },
+        || cluster.agent_reregistered_since(&agent_id, killed_at),
     )
     .await?;
     ctx.step(format!(

@@ -361,6 +361,25 @@ impl SchedulerEvents {
 }
 
 impl Scheduler {
+    /// Subscribes `info` at `base` again and again until it is accepted, within `window`
+    /// (polling every `poll`): a framework re-subscribing after a master failover, while the
+    /// new leader recovers. The error says what the last try answered.
+    pub async fn subscribe_within(
+        what: &str,
+        base: &str,
+        info: &FrameworkInfo,
+        window: Duration,
+        poll: Duration,
+    ) -> Result<(Self, SchedulerEvents), crate::check::CaseError> {
+        crate::check::eventually(what, window, poll, || async {
+            Ok(match Self::subscribe(base, info).await {
+                Ok(s) => crate::check::Observed::Holds(s),
+                Err(e) => crate::check::Observed::Not(e.to_string()),
+            })
+        })
+        .await
+    }
+
     /// Subscribes `info` at the master `base`; returns once SUBSCRIBED arrived.
     pub async fn subscribe(
         base: &str,

@@ -354,6 +354,36 @@ impl MesosCluster {
         None
     }
 
+    /// Holds when the leader lists agent `id` active and re-registered after `since` (the agent
+    /// came back with its identity); else says what the leader shows of it.
+    pub async fn agent_reregistered_since(
+        &self,
+        id: &super::api::Id,
+        since: std::time::SystemTime,
+    ) -> Result<Observed<()>> {
+        let agents = self.agents().await?;
+        Ok(
+            match agents.iter().find(|a| a.agent_info.id.as_ref() == Some(id)) {
+                Some(a)
+                    if a.active && a.reregistered_time.is_some_and(|t| t.system_time() > since) =>
+                {
+                    Observed::Holds(())
+                }
+                Some(a) => Observed::Not(format!(
+                    "agent {} active={}, last re-registered {:?}",
+                    id.value,
+                    a.active,
+                    a.reregistered_time.map(|t| t.system_time())
+                )),
+                None => Observed::Not(format!(
+                    "agent {} not among the {} registered agents",
+                    id.value,
+                    agents.len()
+                )),
+            },
+        )
+    }
+
     /// Registered agents, as the leader sees them.
     pub async fn agents(&self) -> Result<Vec<Agent>> {
         let (_, op) = self
