@@ -219,6 +219,9 @@ fn mesos_with_three_masters_prints_the_leader_which_lists_both_agents_and_down_r
     let agents = state["slaves"].as_array().expect("slaves listed");
     assert_eq!(agents.len(), 2, "{state:#}");
     assert!(agents.iter().all(|a| a["active"] == true), "{state:#}");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(typed_operator_calls(&leader));
 
     let out = ordeal()
         .args(["down", &run])
@@ -228,4 +231,46 @@ fn mesos_with_three_masters_prints_the_leader_which_lists_both_agents_and_down_r
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(labelled(&label), 0, "down removes every labelled object");
     assert!(!cache.path().join("up").join(&run).exists());
+}
+
+/// ordeal's typed v1 operator client against a real leading master: GET_STATE, GET_FRAMEWORKS,
+/// UPDATE_WEIGHTS / GET_WEIGHTS and UPDATE_QUOTA / GET_QUOTA round trips.
+async fn typed_operator_calls(leader: &str) {
+    use ordeal::cluster::mesos::{Operator, QuotaConfig, Scalar, WeightInfo};
+    let op = Operator::new(leader);
+    let state = op.state().await.expect("GET_STATE");
+    assert_eq!(state.get_agents.agents.len(), 2, "{state:?}");
+    assert!(
+        op.frameworks()
+            .await
+            .expect("GET_FRAMEWORKS")
+            .frameworks
+            .is_empty()
+    );
+
+    let weight = WeightInfo {
+        role: "analytics".into(),
+        weight: 2.0,
+    };
+    op.update_weights(std::slice::from_ref(&weight))
+        .await
+        .expect("UPDATE_WEIGHTS");
+    let weights = op.weights().await.expect("GET_WEIGHTS");
+    assert!(weights.contains(&weight), "{weights:?}");
+
+    let quota = QuotaConfig {
+        role: "batch".into(),
+        guarantees: Default::default(),
+        limits: [
+            ("cpus".to_owned(), Scalar { value: 1.0 }),
+            ("mem".to_owned(), Scalar { value: 256.0 }),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    op.update_quota(std::slice::from_ref(&quota), true)
+        .await
+        .expect("UPDATE_QUOTA");
+    let configs = op.quota().await.expect("GET_QUOTA");
+    assert!(configs.contains(&quota), "{configs:?}");
 }

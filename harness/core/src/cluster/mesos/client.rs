@@ -126,6 +126,112 @@ struct TasksResp {
     get_tasks: Tasks,
 }
 
+#[derive(Deserialize)]
+struct FrameworksResp {
+    get_frameworks: Frameworks,
+}
+#[derive(Deserialize)]
+struct StateResp {
+    get_state: State,
+}
+#[derive(Deserialize)]
+struct WeightsResp {
+    get_weights: WeightsBody,
+}
+#[derive(Deserialize)]
+struct WeightsBody {
+    #[serde(default)]
+    weight_infos: Vec<WeightInfo>,
+}
+#[derive(Deserialize)]
+struct QuotaResp {
+    get_quota: QuotaBody,
+}
+#[derive(Deserialize)]
+struct QuotaBody {
+    status: QuotaStatus,
+}
+#[derive(Deserialize)]
+struct QuotaStatus {
+    #[serde(default)]
+    configs: Vec<QuotaConfig>,
+}
+
+/// A framework as the master lists it (`GET_FRAMEWORKS`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Framework {
+    /// What it subscribed with (its id included).
+    pub framework_info: FrameworkInfo,
+    /// Subscribed and not torn down.
+    #[serde(default)]
+    pub active: bool,
+    /// Its scheduler is connected.
+    #[serde(default)]
+    pub connected: bool,
+}
+
+/// `GET_FRAMEWORKS`, by list.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+pub struct Frameworks {
+    /// Subscribed frameworks.
+    #[serde(default)]
+    pub frameworks: Vec<Framework>,
+    /// Frameworks torn down or failed over for good.
+    #[serde(default)]
+    pub completed_frameworks: Vec<Framework>,
+}
+
+/// `GET_STATE`: tasks, frameworks and agents in one consistent answer.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+pub struct State {
+    /// As `GET_TASKS`.
+    #[serde(default)]
+    pub get_tasks: Tasks,
+    /// As `GET_FRAMEWORKS`.
+    #[serde(default)]
+    pub get_frameworks: Frameworks,
+    /// As `GET_AGENTS`.
+    #[serde(default)]
+    pub get_agents: AgentsList,
+}
+
+/// The agents of `GET_STATE`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+pub struct AgentsList {
+    /// Registered agents.
+    #[serde(default)]
+    pub agents: Vec<Agent>,
+}
+
+/// A role's weight (`UPDATE_WEIGHTS`, `GET_WEIGHTS`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct WeightInfo {
+    /// Role.
+    pub role: String,
+    /// Weight (default 1).
+    pub weight: f64,
+}
+
+/// A role's quota (`UPDATE_QUOTA`, `GET_QUOTA`): scalar resources by name (`cpus`, `mem`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct QuotaConfig {
+    /// Role.
+    pub role: String,
+    /// Resources the role is guaranteed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub guarantees: std::collections::BTreeMap<String, Scalar>,
+    /// Resources the role may never exceed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub limits: std::collections::BTreeMap<String, Scalar>,
+}
+
+/// A scalar quantity, as quota configs carry it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, Deserialize)]
+pub struct Scalar {
+    /// The amount.
+    pub value: f64,
+}
+
 /// A task as the master lists it (`GET_TASKS`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Task {
@@ -254,6 +360,65 @@ impl Operator {
             .call::<TasksResp>("GET_TASKS", json!({"type": "GET_TASKS"}))
             .await?
             .get_tasks)
+    }
+
+    /// Frameworks the master knows.
+    pub async fn frameworks(&self) -> Result<Frameworks, MesosError> {
+        Ok(self
+            .call::<FrameworksResp>("GET_FRAMEWORKS", json!({"type": "GET_FRAMEWORKS"}))
+            .await?
+            .get_frameworks)
+    }
+
+    /// Tasks, frameworks and agents in one answer.
+    pub async fn state(&self) -> Result<State, MesosError> {
+        Ok(self
+            .call::<StateResp>("GET_STATE", json!({"type": "GET_STATE"}))
+            .await?
+            .get_state)
+    }
+
+    /// Sets role weights (the DRF allocator shares in their proportion).
+    pub async fn update_weights(&self, weights: &[WeightInfo]) -> Result<(), MesosError> {
+        self.call_raw(
+            "UPDATE_WEIGHTS",
+            json!({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": weights}}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Role weights set by an operator (roles left at 1 are not listed).
+    pub async fn weights(&self) -> Result<Vec<WeightInfo>, MesosError> {
+        Ok(self
+            .call::<WeightsResp>("GET_WEIGHTS", json!({"type": "GET_WEIGHTS"}))
+            .await?
+            .get_weights
+            .weight_infos)
+    }
+
+    /// Sets quota (guarantees and limits) of roles; `force` skips the master's capacity check.
+    pub async fn update_quota(
+        &self,
+        configs: &[QuotaConfig],
+        force: bool,
+    ) -> Result<(), MesosError> {
+        self.call_raw(
+            "UPDATE_QUOTA",
+            json!({"type": "UPDATE_QUOTA", "update_quota": {"force": force, "quota_configs": configs}}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Quota configs of every role that has one.
+    pub async fn quota(&self) -> Result<Vec<QuotaConfig>, MesosError> {
+        Ok(self
+            .call::<QuotaResp>("GET_QUOTA", json!({"type": "GET_QUOTA"}))
+            .await?
+            .get_quota
+            .status
+            .configs)
     }
 
     /// Marks an agent gone (its tasks become TASK_GONE_BY_OPERATOR).

@@ -8,13 +8,20 @@
 //!
 //! # Known limitations
 //! - Plain HTTP only (the clusters ordeal starts do not enable SSL).
-//! - Only the calls and fields the suites use are modelled.
+//! - Operator calls: GET_FLAGS, GET_VERSION, GET_MASTER, GET_AGENTS, GET_TASKS, GET_FRAMEWORKS,
+//!   GET_STATE, MARK_AGENT_GONE, UPDATE_WEIGHTS / GET_WEIGHTS, UPDATE_QUOTA / GET_QUOTA.
+//!   Scheduler calls: SUBSCRIBE, ACCEPT with LAUNCH, DECLINE, ACKNOWLEDGE, KILL, SUPPRESS,
+//!   REVIVE, RECONCILE, TEARDOWN. LAUNCH_GROUP (task groups) is not modelled: ordeal's executor
+//!   runs one command task. Only the fields the suites use are modelled.
 
 pub mod api;
 mod client;
 mod cluster;
 mod recordio;
 
-pub use client::{MesosError, Operator, Scheduler, SchedulerEvents, Task, Tasks};
+pub use client::{
+    AgentsList, Framework, Frameworks, MesosError, Operator, QuotaConfig, Scalar, Scheduler,
+    SchedulerEvents, State, Task, Tasks, WeightInfo,
+};
 pub use cluster::{AGENT_RESOURCES, AgentMode, MesosCluster, MesosConfig};
 pub use recordio::RecordIo;
