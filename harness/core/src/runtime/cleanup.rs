@@ -146,12 +146,8 @@ pub async fn remove(engine: &Engine, leftovers: &Leftovers) -> Result<usize> {
         }
     }
     for id in &leftovers.networks {
-        match docker.remove_network(id).await {
-            Ok(())
-            | Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => errors.push(format!("network `{id}`: {}", one_line(&e.to_string()))),
+        if let Err(e) = remove_network(engine, id).await {
+            errors.push(format!("network `{id}`: {e}"));
         }
     }
     for name in &leftovers.volumes {
@@ -171,6 +167,47 @@ pub async fn remove(engine: &Engine, leftovers: &Leftovers) -> Result<usize> {
             "cleanup incomplete: {}",
             errors.join("; ")
         )))
+    }
+}
+
+/// Removes network `id`. While it still has endpoints, removes the ordeal containers attached
+/// to it and tries again (10 times, 0.5 s apart): the first look can miss a container whose
+/// creation a dead process had requested, and another cleaner may be removing the same run's
+/// containers at that moment. A container without the `ordeal.run` label is never touched.
+async fn remove_network(engine: &Engine, id: &str) -> std::result::Result<(), String> {
+    let docker = engine.docker();
+    let mut attempt = 1;
+    loop {
+        let e = match docker.remove_network(id).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(()),
+            Err(e) => one_line(&e.to_string()),
+        };
+        if attempt == 10 || !e.contains("active endpoints") {
+            return Err(e);
+        }
+        let attached = docker
+            .inspect_network(id, None)
+            .await
+            .ok()
+            .and_then(|n| n.containers)
+            .unwrap_or_default();
+        for container in attached.keys() {
+            let ours = docker
+                .inspect_container(container, None)
+                .await
+                .ok()
+                .and_then(|c| c.config)
+                .and_then(|c| c.labels)
+                .is_some_and(|l| l.contains_key(RUN));
+            if ours {
+                let _ = remove_container(engine, container).await;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        attempt += 1;
     }
 }
 
