@@ -58,11 +58,16 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-/// Timings for the pause cases. The kubelet renews its Lease every quarter of the Lease
-/// duration (40 s by default, so every 10 s) and a pause of P delays a renewal by up to P, so a
-/// pause shorter than half the grace period can only stay invisible if P + renew interval +
-/// node-monitor-period fits in the grace period: 10 s, the fast profile, does not leave room.
-const PAUSE_TIMINGS: KubeTimings = KubeTimings {
+/// Timings of every Kubernetes chaos case: a 30 s grace period rather than the fast profile's
+/// 10 s.
+/// - Pauses: the kubelet renews its Lease every quarter of the Lease duration (40 s by
+///   default, so every 10 s) and a pause of P delays a renewal by up to P, so a pause shorter
+///   than half the grace period can only stay invisible if P + renew interval +
+///   node-monitor-period fits in the grace period.
+/// - Eviction: on a loaded 2-core host a 10 s grace let the *healthy* node miss a renewal too;
+///   with every node NotReady the node lifecycle controller enters full-disruption mode, lifts
+///   the taints and evicts nothing (a CI run of the partition control saw exactly that).
+const CHAOS_TIMINGS: KubeTimings = KubeTimings {
     node_monitor_grace_period: Duration::from_secs(30),
     node_monitor_period: Duration::from_secs(2),
 };
@@ -256,7 +261,7 @@ async fn node_killed_evicted(ctx: CaseCtx) -> Result<(), CaseError> {
     } else {
         &[]
     };
-    let cluster = KubeCluster::start_with(&ctx, 2, KubeTimings::FAST, broken).await?;
+    let cluster = KubeCluster::start_with(&ctx, 2, CHAOS_TIMINGS, broken).await?;
     if ctx.negative_control() {
         ctx.fault_injected("controller off", "taint-eviction-controller");
     }
@@ -307,7 +312,7 @@ async fn node_killed_evicted(ctx: CaseCtx) -> Result<(), CaseError> {
 }
 
 async fn partition_healed(ctx: CaseCtx) -> Result<(), CaseError> {
-    let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
+    let cluster = KubeCluster::start(&ctx, 2, CHAOS_TIMINGS).await?;
     // Long enough to outlast NotReady + taint + the heal, short enough for a quick case.
     cluster.apply(&deployment(&ctx, "stay", 2, 40)?).await?;
     let (before, toleration) = spread(&cluster, "stay", 2).await?;
@@ -475,7 +480,7 @@ async fn paused_for<T>(
 }
 
 async fn node_paused_past_grace(ctx: CaseCtx) -> Result<(), CaseError> {
-    let cluster = KubeCluster::start(&ctx, 2, PAUSE_TIMINGS).await?;
+    let cluster = KubeCluster::start(&ctx, 2, CHAOS_TIMINGS).await?;
     let live = cluster.live_timings().await?;
     let (renew, renew_from) = heartbeat_interval(&cluster, "node-2").await?;
     let grace = live.node_monitor_grace_period;
@@ -544,7 +549,7 @@ async fn node_paused_past_grace(ctx: CaseCtx) -> Result<(), CaseError> {
 }
 
 async fn node_paused_short_no_flap(ctx: CaseCtx) -> Result<(), CaseError> {
-    let cluster = KubeCluster::start(&ctx, 2, PAUSE_TIMINGS).await?;
+    let cluster = KubeCluster::start(&ctx, 2, CHAOS_TIMINGS).await?;
     // Tolerations far beyond the case: only a NotReady node could disturb these pods.
     cluster.apply(&deployment(&ctx, "steady", 2, 600)?).await?;
     let (before, _) = spread(&cluster, "steady", 2).await?;
