@@ -41,6 +41,11 @@ impl CaseError {
     pub fn failed(msg: impl fmt::Display) -> Self {
         Self::Failed(msg.to_string())
     }
+
+    /// A failure of the harness or its environment (no leader to ask, a stream that ended).
+    pub fn infra(msg: impl fmt::Display) -> Self {
+        Self::Infra(msg.to_string())
+    }
 }
 
 fn secs(d: Duration) -> String {

@@ -83,10 +83,6 @@ pub fn cases() -> Vec<Case> {
     .collect()
 }
 
-fn failed(e: impl std::fmt::Display) -> CaseError {
-    CaseError::Infra(e.to_string())
-}
-
 /// One master with fast agent pings, two agents.
 fn config() -> MesosConfig {
     MesosConfig {
@@ -131,8 +127,11 @@ impl Pings {
     }
 
     async fn live(cluster: &MesosCluster) -> Result<Self, CaseError> {
-        let (_, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
-        let flags = op.flags().await.map_err(failed)?;
+        let (_, op) = cluster
+            .leader()
+            .await
+            .ok_or_else(|| CaseError::infra("no leader"))?;
+        let flags = op.flags().await?;
         Self::from_flags(&flags).map_err(CaseError::Infra)
     }
 
@@ -215,17 +214,18 @@ impl Framework {
             checkpoint: Some(true),
             capabilities,
         };
-        let (i, _) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
-        let (sched, mut events) = Scheduler::subscribe(&cluster.masters[i].1, &info)
+        let (i, _) = cluster
+            .leader()
             .await
-            .map_err(failed)?;
+            .ok_or_else(|| CaseError::infra("no leader"))?;
+        let (sched, mut events) = Scheduler::subscribe(&cluster.masters[i].1, &info).await?;
         let window = Duration::from_secs(30);
         let offer = tokio::time::timeout(window, async {
             loop {
                 let e = match events.next().await {
                     Ok(Some(e)) => e,
-                    Ok(None) => return Err(failed("event stream closed before an offer")),
-                    Err(e) => return Err(failed(e)),
+                    Ok(None) => return Err(CaseError::infra("event stream closed before an offer")),
+                    Err(e) => return Err(CaseError::infra(e)),
                 };
                 if e.kind != EventType::Offers {
                     continue;
@@ -235,7 +235,7 @@ impl Framework {
                     offers.into_iter().partition(|o| &o.agent_id == agent);
                 let others: Vec<Id> = others.into_iter().map(|o| o.id).collect();
                 if !others.is_empty() {
-                    sched.decline(&others, REFUSE).await.map_err(failed)?;
+                    sched.decline(&others, REFUSE).await?;
                 }
                 if let Some(o) = mine.into_iter().next() {
                     return Ok(o);
@@ -262,8 +262,7 @@ impl Framework {
         let launched = Instant::now();
         sched
             .launch(std::slice::from_ref(&offer.id), &[task], REFUSE)
-            .await
-            .map_err(failed)?;
+            .await?;
         ctx.step(format!(
             "{label} framework {} launched task {} on agent {} ({})",
             sched.framework_id.value, task_id.value, offer.hostname, offer.agent_id.value
@@ -669,9 +668,12 @@ async fn mark_gone(ctx: CaseCtx) -> Result<(), CaseError> {
     } else {
         (pa.agent_id.clone(), "agent2")
     };
-    let (_, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    let (_, op) = cluster
+        .leader()
+        .await
+        .ok_or_else(|| CaseError::infra("no leader"))?;
     let called = Instant::now();
-    op.mark_agent_gone(&target).await.map_err(failed)?;
+    op.mark_agent_gone(&target).await?;
     // Not a fault: the operator action under test, through the API it is documented for.
     ctx.step(format!("MARK_AGENT_GONE {name} ({})", target.value));
     let expect: [Expect<'_>; 1] = [(
@@ -779,19 +781,18 @@ fn task_history(recorded: &Mutex<Recorded>, tasks: &[Id], zero: Instant) -> Stri
 
 async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = MesosCluster::start_config(&ctx, &leader_config()).await?;
-    let (old, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
-    let raw = op
-        .flag("zk_session_timeout")
+    let (old, op) = cluster
+        .leader()
         .await
-        .map_err(failed)?
-        .ok_or_else(|| {
-            failed(format!(
-                "master{} reports no `zk_session_timeout` flag",
-                old + 1
-            ))
-        })?;
+        .ok_or_else(|| CaseError::infra("no leader"))?;
+    let raw = op.flag("zk_session_timeout").await?.ok_or_else(|| {
+        CaseError::infra(format!(
+            "master{} reports no `zk_session_timeout` flag",
+            old + 1
+        ))
+    })?;
     let session = parse_duration(&raw).ok_or_else(|| {
-        failed(format!(
+        CaseError::infra(format!(
             "zk_session_timeout `{raw}` is not a Mesos duration"
         ))
     })?;
@@ -803,9 +804,8 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
 
     // One framework, one long task on each agent.
     let agents = [cluster.agent_id(0).await?, cluster.agent_id(1).await?];
-    let (sched, mut events) = Scheduler::subscribe(&cluster.masters[old].1, &ha_framework(None))
-        .await
-        .map_err(failed)?;
+    let (sched, mut events) =
+        Scheduler::subscribe(&cluster.masters[old].1, &ha_framework(None)).await?;
     let framework_id = sched.framework_id.clone();
     ctx.step(format!(
         "framework {} subscribed to master{} (checkpoint, failover_timeout {FAILOVER_TIMEOUT} s)",
@@ -821,8 +821,8 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
         while launched.iter().any(|l| !l) {
             let e = match events.next().await {
                 Ok(Some(e)) => e,
-                Ok(None) => return Err(failed("event stream closed before the offers")),
-                Err(e) => return Err(failed(e)),
+                Ok(None) => return Err(CaseError::infra("event stream closed before the offers")),
+                Err(e) => return Err(CaseError::infra(e)),
             };
             if e.kind != EventType::Offers {
                 continue;
@@ -844,8 +844,7 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
                         };
                         sched
                             .launch(std::slice::from_ref(&o.id), &[task], REFUSE)
-                            .await
-                            .map_err(failed)?;
+                            .await?;
                         launched[i] = true;
                         ctx.step(format!(
                             "launched task{} {} on agent{} ({})",
@@ -857,8 +856,7 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
                     }
                     _ => sched
                         .decline(std::slice::from_ref(&o.id), REFUSE)
-                        .await
-                        .map_err(failed)?,
+                        .await?,
                 }
             }
         }

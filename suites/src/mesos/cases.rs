@@ -48,10 +48,6 @@ fn framework(failover_timeout: f64) -> FrameworkInfo {
     }
 }
 
-fn failed(e: impl std::fmt::Display) -> CaseError {
-    CaseError::Infra(e.to_string())
-}
-
 async fn offers(ctx: CaseCtx) -> Result<(), CaseError> {
     let resources = if ctx.negative_control() {
         "cpus:0.5;mem:1024;disk:4096"
@@ -60,9 +56,7 @@ async fn offers(ctx: CaseCtx) -> Result<(), CaseError> {
     };
     let cluster = MesosCluster::start_with(&ctx, 1, 2, resources).await?;
     let url = leader_url(&cluster).await?;
-    let (_sched, mut events) = Scheduler::subscribe(&url, &framework(0.0))
-        .await
-        .map_err(failed)?;
+    let (_sched, mut events) = Scheduler::subscribe(&url, &framework(0.0)).await?;
     ctx.step("framework subscribed");
     let mut per_agent: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let window = Duration::from_secs(15);
@@ -102,7 +96,10 @@ async fn offers(ctx: CaseCtx) -> Result<(), CaseError> {
 }
 
 async fn leader_url(cluster: &MesosCluster) -> Result<String, CaseError> {
-    let (i, _) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    let (i, _) = cluster
+        .leader()
+        .await
+        .ok_or_else(|| CaseError::infra("no leader"))?;
     Ok(cluster.masters[i].1.clone())
 }
 
@@ -113,11 +110,13 @@ async fn failover(ctx: CaseCtx) -> Result<(), CaseError> {
         ..MesosConfig::new(3, 2)
     };
     let cluster = MesosCluster::start_config(&ctx, &config).await?;
-    let (old, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    let (old, op) = cluster
+        .leader()
+        .await
+        .ok_or_else(|| CaseError::infra("no leader"))?;
     let session = op
         .flag("zk_session_timeout")
-        .await
-        .map_err(failed)?
+        .await?
         .unwrap_or_else(|| "10secs".into());
     let session =
         ordeal::cluster::mesos::api::parse_duration(&session).unwrap_or(Duration::from_secs(10));
@@ -126,9 +125,7 @@ async fn failover(ctx: CaseCtx) -> Result<(), CaseError> {
         "leader is master{}; live zk_session_timeout {session:?}; window {window:?}",
         old + 1
     ));
-    let (sched, _events) = Scheduler::subscribe(&cluster.masters[old].1, &framework(300.0))
-        .await
-        .map_err(failed)?;
+    let (sched, _events) = Scheduler::subscribe(&cluster.masters[old].1, &framework(300.0)).await?;
     let framework_id = sched.framework_id.clone();
     ctx.step(format!("framework {} subscribed", framework_id.value));
 

@@ -71,10 +71,6 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn failed(e: impl std::fmt::Display) -> CaseError {
-    CaseError::Infra(e.to_string())
-}
-
 /// A framework with one task launched on the first offer, recording every update.
 struct Launched {
     sched: Scheduler,
@@ -103,7 +99,10 @@ impl Launched {
         checkpoint: bool,
         task: impl FnOnce(Id, Id) -> TaskInfo,
     ) -> Result<Self, CaseError> {
-        let (_, op) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+        let (_, op) = cluster
+            .leader()
+            .await
+            .ok_or_else(|| CaseError::infra("no leader"))?;
         let info = FrameworkInfo {
             user: "root".into(),
             name: "ordeal-tasks".into(),
@@ -117,7 +116,7 @@ impl Launched {
         };
         let url = op_url(cluster).await?;
         drop(op);
-        let (sched, mut events) = Scheduler::subscribe(&url, &info).await.map_err(failed)?;
+        let (sched, mut events) = Scheduler::subscribe(&url, &info).await?;
         let offer = tokio::time::timeout(Duration::from_secs(15), async {
             loop {
                 match events.next().await {
@@ -127,8 +126,10 @@ impl Launched {
                         }
                     }
                     Ok(Some(_)) => {}
-                    Ok(None) => return Err(failed("event stream closed before an offer")),
-                    Err(e) => return Err(failed(e)),
+                    Ok(None) => {
+                        return Err(CaseError::infra("event stream closed before an offer"));
+                    }
+                    Err(e) => return Err(CaseError::infra(e)),
                 }
             }
         })
@@ -145,8 +146,7 @@ impl Launched {
                     refuse_seconds: Some(60.0),
                 },
             )
-            .await
-            .map_err(failed)?;
+            .await?;
         ctx.step(format!(
             "task {} launched on agent {}",
             task_id.value, offer.hostname
@@ -168,8 +168,8 @@ impl Launched {
             let e = match tokio::time::timeout_at(deadline, self.events.next()).await {
                 Err(_) => return Ok(None),
                 Ok(Ok(Some(e))) => e,
-                Ok(Ok(None)) => return Err(failed("the master closed the event stream")),
-                Ok(Err(e)) => return Err(failed(e)),
+                Ok(Ok(None)) => return Err(CaseError::infra("the master closed the event stream")),
+                Ok(Err(e)) => return Err(CaseError::infra(e)),
             };
             let Some(status) = e.update.map(|u| u.status) else {
                 continue;
@@ -177,7 +177,7 @@ impl Launched {
             if status.task_id != self.task_id {
                 continue;
             }
-            self.sched.acknowledge(&status).await.map_err(failed)?;
+            self.sched.acknowledge(&status).await?;
             self.updates.push((self.accepted.elapsed(), status.clone()));
             return Ok(Some(status));
         }
@@ -223,7 +223,10 @@ impl Launched {
 }
 
 async fn op_url(cluster: &MesosCluster) -> Result<String, CaseError> {
-    let (i, _) = cluster.leader().await.ok_or_else(|| failed("no leader"))?;
+    let (i, _) = cluster
+        .leader()
+        .await
+        .ok_or_else(|| CaseError::infra("no leader"))?;
     Ok(cluster.masters[i].1.clone())
 }
 
@@ -518,10 +521,7 @@ async fn kill_with_grace(ctx: CaseCtx) -> Result<(), CaseError> {
         )));
     }
     let asked = Instant::now();
-    t.sched
-        .kill(&t.task_id, &t.agent_id)
-        .await
-        .map_err(failed)?;
+    t.sched.kill(&t.task_id, &t.agent_id).await?;
     ctx.step("KILL sent");
     let window = grace + Duration::from_secs(10);
     let end = t.until(window, |s| s.state.is_terminal()).await?;
@@ -635,10 +635,7 @@ async fn agent_restart(ctx: CaseCtx, restart: Restart) -> Result<(), CaseError> 
             t.history()
         )));
     }
-    t.sched
-        .kill(&t.task_id, &t.agent_id)
-        .await
-        .map_err(failed)?;
+    t.sched.kill(&t.task_id, &t.agent_id).await?;
     ctx.step("KILL sent");
     let end = t
         .until(Duration::from_secs(15), |s| s.state.is_terminal())

@@ -67,6 +67,13 @@ impl From<MesosError> for Error {
     }
 }
 
+/// In a case, an API call that fails is the harness's problem, not a check's verdict.
+impl From<MesosError> for crate::check::CaseError {
+    fn from(e: MesosError) -> Self {
+        Self::infra(e)
+    }
+}
+
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
