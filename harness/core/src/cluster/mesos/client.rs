@@ -91,17 +91,9 @@ pub struct Operator {
 }
 
 #[derive(Deserialize)]
-struct FlagsResp {
-    get_flags: FlagsBody,
-}
-#[derive(Deserialize)]
 struct FlagsBody {
     #[serde(default)]
     flags: Vec<Flag>,
-}
-#[derive(Deserialize)]
-struct AgentsResp {
-    get_agents: AgentsBody,
 }
 #[derive(Deserialize)]
 struct AgentsBody {
@@ -109,16 +101,8 @@ struct AgentsBody {
     agents: Vec<Agent>,
 }
 #[derive(Deserialize)]
-struct MasterResp {
-    get_master: MasterBody,
-}
-#[derive(Deserialize)]
 struct MasterBody {
     master_info: MasterInfo,
-}
-#[derive(Deserialize)]
-struct VersionResp {
-    get_version: VersionBody,
 }
 #[derive(Deserialize)]
 struct VersionBody {
@@ -128,31 +112,11 @@ struct VersionBody {
 struct VersionInfo {
     version: String,
 }
-#[derive(Deserialize)]
-struct TasksResp {
-    get_tasks: Tasks,
-}
 
-#[derive(Deserialize)]
-struct FrameworksResp {
-    get_frameworks: Frameworks,
-}
-#[derive(Deserialize)]
-struct StateResp {
-    get_state: State,
-}
-#[derive(Deserialize)]
-struct WeightsResp {
-    get_weights: WeightsBody,
-}
 #[derive(Deserialize)]
 struct WeightsBody {
     #[serde(default)]
     weight_infos: Vec<WeightInfo>,
-}
-#[derive(Deserialize)]
-struct QuotaResp {
-    get_quota: QuotaBody,
 }
 #[derive(Deserialize)]
 struct QuotaBody {
@@ -276,17 +240,30 @@ impl Operator {
         }
     }
 
-    async fn call<T: DeserializeOwned>(
-        &self,
-        name: &str,
-        body: serde_json::Value,
-    ) -> Result<T, MesosError> {
-        let text = self.call_raw(name, body).await?;
-        serde_json::from_str(&text).map_err(|e| MesosError::Decode {
+    /// A `GET_*` call: `{"type": NAME}`, answered by `{"type": NAME, "name": T}` (the call's
+    /// name in lower case holds the body).
+    async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, MesosError> {
+        let text = self.call_raw(name, json!({ "type": name })).await?;
+        let decode = |why: String| MesosError::Decode {
             call: name.into(),
             url: self.url.clone(),
-            why: e.to_string(),
-        })
+            why,
+        };
+        let mut answer: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| decode(e.to_string()))?;
+        let key = name.to_lowercase();
+        let body = answer
+            .get_mut(&key)
+            .map(serde_json::Value::take)
+            .ok_or_else(|| decode(format!("no `{key}` in the answer")))?;
+        serde_json::from_value(body).map_err(|e| decode(e.to_string()))
+    }
+
+    /// A call that changes something: `{"type": NAME, "name": body}`; the answer is empty.
+    async fn act(&self, name: &str, body: serde_json::Value) -> Result<(), MesosError> {
+        let mut call = json!({ "type": name });
+        call[name.to_lowercase()] = body;
+        self.call_raw(name, call).await.map(drop)
     }
 
     async fn call_raw(&self, name: &str, body: serde_json::Value) -> Result<String, MesosError> {
@@ -316,11 +293,7 @@ impl Operator {
 
     /// The flags of the running process.
     pub async fn flags(&self) -> Result<Vec<Flag>, MesosError> {
-        Ok(self
-            .call::<FlagsResp>("GET_FLAGS", json!({"type": "GET_FLAGS"}))
-            .await?
-            .get_flags
-            .flags)
+        Ok(self.get::<FlagsBody>("GET_FLAGS").await?.flags)
     }
 
     /// One flag's value.
@@ -335,73 +308,47 @@ impl Operator {
 
     /// Registered agents.
     pub async fn agents(&self) -> Result<Vec<Agent>, MesosError> {
-        Ok(self
-            .call::<AgentsResp>("GET_AGENTS", json!({"type": "GET_AGENTS"}))
-            .await?
-            .get_agents
-            .agents)
+        Ok(self.get::<AgentsBody>("GET_AGENTS").await?.agents)
     }
 
     /// The master answering (fails with [`MesosError::NotLeader`] on a standby).
     pub async fn master(&self) -> Result<MasterInfo, MesosError> {
-        Ok(self
-            .call::<MasterResp>("GET_MASTER", json!({"type": "GET_MASTER"}))
-            .await?
-            .get_master
-            .master_info)
+        Ok(self.get::<MasterBody>("GET_MASTER").await?.master_info)
     }
 
     /// The Mesos version.
     pub async fn version(&self) -> Result<String, MesosError> {
         Ok(self
-            .call::<VersionResp>("GET_VERSION", json!({"type": "GET_VERSION"}))
+            .get::<VersionBody>("GET_VERSION")
             .await?
-            .get_version
             .version_info
             .version)
     }
 
     /// Tasks the master knows.
     pub async fn tasks(&self) -> Result<Tasks, MesosError> {
-        Ok(self
-            .call::<TasksResp>("GET_TASKS", json!({"type": "GET_TASKS"}))
-            .await?
-            .get_tasks)
+        self.get("GET_TASKS").await
     }
 
     /// Frameworks the master knows.
     pub async fn frameworks(&self) -> Result<Frameworks, MesosError> {
-        Ok(self
-            .call::<FrameworksResp>("GET_FRAMEWORKS", json!({"type": "GET_FRAMEWORKS"}))
-            .await?
-            .get_frameworks)
+        self.get("GET_FRAMEWORKS").await
     }
 
     /// Tasks, frameworks and agents in one answer.
     pub async fn state(&self) -> Result<State, MesosError> {
-        Ok(self
-            .call::<StateResp>("GET_STATE", json!({"type": "GET_STATE"}))
-            .await?
-            .get_state)
+        self.get("GET_STATE").await
     }
 
     /// Sets role weights (the DRF allocator shares in their proportion).
     pub async fn update_weights(&self, weights: &[WeightInfo]) -> Result<(), MesosError> {
-        self.call_raw(
-            "UPDATE_WEIGHTS",
-            json!({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": weights}}),
-        )
-        .await
-        .map(drop)
+        self.act("UPDATE_WEIGHTS", json!({ "weight_infos": weights }))
+            .await
     }
 
     /// Role weights set by an operator (roles left at 1 are not listed).
     pub async fn weights(&self) -> Result<Vec<WeightInfo>, MesosError> {
-        Ok(self
-            .call::<WeightsResp>("GET_WEIGHTS", json!({"type": "GET_WEIGHTS"}))
-            .await?
-            .get_weights
-            .weight_infos)
+        Ok(self.get::<WeightsBody>("GET_WEIGHTS").await?.weight_infos)
     }
 
     /// Sets quota (guarantees and limits) of roles; `force` skips the master's capacity check.
@@ -410,32 +357,22 @@ impl Operator {
         configs: &[QuotaConfig],
         force: bool,
     ) -> Result<(), MesosError> {
-        self.call_raw(
+        self.act(
             "UPDATE_QUOTA",
-            json!({"type": "UPDATE_QUOTA", "update_quota": {"force": force, "quota_configs": configs}}),
+            json!({ "force": force, "quota_configs": configs }),
         )
         .await
-        .map(drop)
     }
 
     /// Quota configs of every role that has one.
     pub async fn quota(&self) -> Result<Vec<QuotaConfig>, MesosError> {
-        Ok(self
-            .call::<QuotaResp>("GET_QUOTA", json!({"type": "GET_QUOTA"}))
-            .await?
-            .get_quota
-            .status
-            .configs)
+        Ok(self.get::<QuotaBody>("GET_QUOTA").await?.status.configs)
     }
 
     /// Marks an agent gone (its tasks become TASK_GONE_BY_OPERATOR).
     pub async fn mark_agent_gone(&self, agent: &Id) -> Result<(), MesosError> {
-        self.call_raw(
-            "MARK_AGENT_GONE",
-            json!({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": agent}}),
-        )
-        .await
-        .map(drop)
+        self.act("MARK_AGENT_GONE", json!({ "agent_id": agent }))
+            .await
     }
 }
 
