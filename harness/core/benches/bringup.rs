@@ -36,6 +36,8 @@
 //! rounds (default 3). If interrupted, `ordeal clean` removes ordeal's part and
 //! `fixtures/*/bare-up.sh down <id>` a bare run's.
 
+mod common;
+
 use std::{
     path::{Path, PathBuf},
     process::{ExitCode, Stdio},
@@ -177,18 +179,6 @@ impl Side {
 
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 fn load_average() -> f64 {
@@ -613,7 +603,7 @@ async fn main() -> ExitCode {
     }
     println!(
         "peak RSS of the benchmark process (ordeal's clusters are in it): {} MiB",
-        peak_rss_kib() / 1024
+        common::peak_rss_kib() / 1024
     );
     for (scenario, (ours, floor)) in scenarios.iter().zip(&results) {
         for (side, problems) in [("ordeal", &ours.problems), ("bare", &floor.problems)] {

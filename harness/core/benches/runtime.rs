@@ -8,6 +8,8 @@
 //!
 //! Run: `cargo bench -p ordeal --bench runtime` (needs Docker and `ordeal images build --profile smoke`).
 
+mod common;
+
 use std::{
     process::Command,
     sync::Arc,
@@ -29,18 +31,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -168,6 +158,6 @@ async fn main() {
     cleanup::remove_run(&engine, &run, None).await.unwrap();
     println!(
         "peak RSS of the benchmark process: {} MiB",
-        peak_rss_kib() / 1024
+        common::peak_rss_kib() / 1024
     );
 }
