@@ -19,6 +19,21 @@ fn field(text: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("`{key}` printed in:\n{text}"))
 }
 
+/// Runs `ordeal up <args> --keep` with its cache in `cache`; returns stdout and the run id.
+fn up_kept(args: &[&str], cache: &std::path::Path) -> (String, String) {
+    let out = ordeal()
+        .arg("up")
+        .args(args)
+        .arg("--keep")
+        .env("ORDEAL_CACHE", cache)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    let run = field(&text, "run:");
+    (text, run)
+}
+
 #[test]
 fn up_help_shows_how_to_use_the_kubeconfig() {
     let out = ordeal().args(["up", "--help"]).output().unwrap();
@@ -59,14 +74,7 @@ fn stderr_text(out: &std::process::Output) -> Vec<&str> {
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn a_kept_cluster_serves_host_kubectl_survives_clean_and_down_removes_everything() {
     let cache = tempfile::tempdir().unwrap();
-    let out = ordeal()
-        .args(["up", "kubernetes", "--nodes", "2", "--keep"])
-        .env("ORDEAL_CACHE", cache.path())
-        .output()
-        .unwrap();
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    let run = field(&text, "run:");
+    let (text, run) = up_kept(&["kubernetes", "--nodes", "2"], cache.path());
     let kubeconfig = field(&text, "kubeconfig:");
     let label = format!("ordeal.run={run}");
     let before = labelled(&label);
@@ -168,34 +176,12 @@ fn without_keep_ctrl_c_removes_the_cluster() {
     );
 }
 
-/// GET `url` (no proxy), as JSON.
-fn get_json(url: &str) -> serde_json::Value {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        let resp = client.get(url).send().await.unwrap();
-        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-        resp.json().await.unwrap()
-    })
-}
-
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn mesos_with_three_masters_prints_the_leader_which_lists_both_agents_and_down_removes_everything()
 {
     let cache = tempfile::tempdir().unwrap();
-    let out = ordeal()
-        .args(["up", "mesos", "--masters", "3", "--agents", "2", "--keep"])
-        .env("ORDEAL_CACHE", cache.path())
-        .output()
-        .unwrap();
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    let run = field(&text, "run:");
+    let (text, run) = up_kept(&["mesos", "--masters", "3", "--agents", "2"], cache.path());
     let leader = field(&text, "leader:");
     let label = format!("ordeal.run={run}");
     assert!(
@@ -211,17 +197,9 @@ fn mesos_with_three_masters_prints_the_leader_which_lists_both_agents_and_down_r
     assert_eq!(masters.len(), 3, "{text}");
     assert!(masters.contains(&leader.as_str()), "{text}");
 
-    // The printed URL is the leading master's, and its state has both agents, active.
-    let state = get_json(&format!("{leader}/master/state"));
-    assert_eq!(state["version"], "1.11.0", "{state:#}");
-    assert_eq!(state["pid"], state["leader"], "not the leader: {state:#}");
-    assert_eq!(state["activated_slaves"].as_f64(), Some(2.0), "{state:#}");
-    let agents = state["slaves"].as_array().expect("slaves listed");
-    assert_eq!(agents.len(), 2, "{state:#}");
-    assert!(agents.iter().all(|a| a["active"] == true), "{state:#}");
     tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(typed_operator_calls(&leader));
+        .block_on(leader_state_and_typed_operator_calls(&leader));
 
     let out = ordeal()
         .args(["down", &run])
@@ -233,10 +211,30 @@ fn mesos_with_three_masters_prints_the_leader_which_lists_both_agents_and_down_r
     assert!(!cache.path().join("up").join(&run).exists());
 }
 
-/// ordeal's typed v1 operator client against a real leading master: GET_STATE, GET_FRAMEWORKS,
+/// The printed URL is the leading master's, and its `/master/state` has both agents, active;
+/// then ordeal's typed v1 operator client against it: GET_STATE, GET_FRAMEWORKS,
 /// UPDATE_WEIGHTS / GET_WEIGHTS and UPDATE_QUOTA / GET_QUOTA round trips.
-async fn typed_operator_calls(leader: &str) {
+async fn leader_state_and_typed_operator_calls(leader: &str) {
     use ordeal::cluster::mesos::{Operator, QuotaConfig, Scalar, WeightInfo};
+    let url = format!("{leader}/master/state");
+    let resp = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+    let state: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(state["version"], "1.11.0", "{state:#}");
+    assert_eq!(state["pid"], state["leader"], "not the leader: {state:#}");
+    assert_eq!(state["activated_slaves"].as_f64(), Some(2.0), "{state:#}");
+    let agents = state["slaves"].as_array().expect("slaves listed");
+    assert_eq!(agents.len(), 2, "{state:#}");
+    assert!(agents.iter().all(|a| a["active"] == true), "{state:#}");
+
     let op = Operator::new(leader);
     let state = op.state().await.expect("GET_STATE");
     assert_eq!(state.get_agents.agents.len(), 2, "{state:?}");
