@@ -1,15 +1,15 @@
-//! The Kubernetes cases.
+//! The Kubernetes cases: each starts its own cluster, breaks it on purpose for its negative
+//! control, and runs the shared check body of [`super::checks`] (or, for the node kill, its own).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use ordeal::{
     check::{CaseError, Observed, consistently, eventually},
-    cluster::kubernetes::{
-        KubeCluster, KubeConfig, KubeTimings, k8s_openapi::api::core::v1::Service, kube, node_name,
-        node_ready, plan::containerd_reference, pod_node, pod_phase,
-    },
+    cluster::kubernetes::{KubeCluster, KubeConfig, KubeTimings, node_name, node_ready},
     run::{Case, CaseCtx},
 };
+
+use super::checks;
 
 const IMAGES: &[&str] = &["k8s-control-plane", "k8s-node", "pause", "workload"];
 const POLL: Duration = Duration::from_millis(500);
@@ -53,25 +53,6 @@ pub fn cases() -> Vec<Case> {
     .collect()
 }
 
-fn pod_manifest(name: &str, token: &str) -> String {
-    format!(
-        r#"apiVersion: v1
-kind: Pod
-metadata: {{name: {name}, labels: {{app: {name}}}}}
-spec:
-  containers:
-  - name: main
-    image: IMAGE
-    imagePullPolicy: Never
-    command: ["/bin/sh", "-c", "echo {token}; exec sleep 3600"]
-"#
-    )
-}
-
-fn with_image(manifest: &str, ctx: &CaseCtx) -> Result<String, CaseError> {
-    Ok(manifest.replace("IMAGE", &containerd_reference(&ctx.image("workload")?)))
-}
-
 async fn pod_runs(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
     if ctx.negative_control() {
@@ -80,43 +61,7 @@ async fn pod_runs(ctx: CaseCtx) -> Result<(), CaseError> {
         }
         ctx.fault_injected("pause", "all nodes");
     }
-    let token = ctx.token();
-    cluster
-        .apply(&with_image(&pod_manifest("hello", &token), &ctx)?)
-        .await?;
-    eventually(
-        "pod hello to be Running",
-        Duration::from_secs(60),
-        POLL,
-        || async {
-            let pods = cluster.pods("app=hello").await?;
-            Ok(match pods.first().and_then(pod_phase) {
-                Some("Running") => Observed::Holds(()),
-                other => Observed::Not(format!(
-                    "phase {other:?} on {:?}",
-                    pods.first().and_then(pod_node)
-                )),
-            })
-        },
-    )
-    .await?;
-    ctx.check_passed("pod hello Running");
-    eventually(
-        "the pod's log, read through the API, to show its token",
-        Duration::from_secs(30),
-        POLL,
-        || async {
-            let log = cluster.logs("hello").await.unwrap_or_default();
-            Ok(if log.contains(&token) {
-                Observed::Holds(())
-            } else {
-                Observed::Not(format!("log {log:?}"))
-            })
-        },
-    )
-    .await?;
-    ctx.check_passed("log read through the API");
-    Ok(())
+    checks::pod_runs(&ctx, &cluster.target()).await
 }
 
 async fn deployment_spreads(ctx: CaseCtx) -> Result<(), CaseError> {
@@ -130,45 +75,7 @@ async fn deployment_spreads(ctx: CaseCtx) -> Result<(), CaseError> {
         }
         ctx.fault_injected("taint NoSchedule", "node-2");
     }
-    let manifest = r#"apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 4
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: main
-        image: IMAGE
-        imagePullPolicy: Never
-        command: ["/bin/sh", "-c", "exec sleep 3600"]
-"#;
-    cluster.apply(&with_image(manifest, &ctx)?).await?;
-    eventually(
-        "4 web replicas Running on both nodes",
-        Duration::from_secs(60),
-        POLL,
-        || async {
-            let pods = cluster.pods("app=web").await?;
-            let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
-            for p in pods.iter().filter(|p| pod_phase(p) == Some("Running")) {
-                *per_node
-                    .entry(pod_node(p).unwrap_or_default().to_owned())
-                    .or_default() += 1;
-            }
-            let running: usize = per_node.values().sum();
-            Ok(if running == 4 && per_node.len() == 2 {
-                Observed::Holds(())
-            } else {
-                Observed::Not(format!("{running} Running, per node {per_node:?}"))
-            })
-        },
-    )
-    .await?;
-    ctx.check_passed("4 replicas spread over node-1 and node-2");
-    Ok(())
+    checks::deployment_spreads(&ctx, &cluster.target()).await
 }
 
 async fn pod_scheduled(ctx: CaseCtx) -> Result<(), CaseError> {
@@ -177,25 +84,7 @@ async fn pod_scheduled(ctx: CaseCtx) -> Result<(), CaseError> {
         cluster.scheduler.stop(Duration::from_secs(1)).await?;
         ctx.fault_injected("stop", "kube-scheduler");
     }
-    cluster
-        .apply(&with_image(&pod_manifest("bind-me", &ctx.token()), &ctx)?)
-        .await?;
-    eventually(
-        "pod bind-me to be bound to a node",
-        Duration::from_secs(30),
-        POLL,
-        || async {
-            let pods = cluster.pods("app=bind-me").await?;
-            Ok(match pods.first() {
-                Some(p) if pod_node(p).is_some() => Observed::Holds(()),
-                Some(p) => Observed::Not(format!("unbound, phase {:?}", pod_phase(p))),
-                None => Observed::Not("no pod".into()),
-            })
-        },
-    )
-    .await?;
-    ctx.check_passed("pod bound");
-    Ok(())
+    checks::pod_scheduled(&ctx, &cluster.target()).await
 }
 
 async fn killed_node_not_ready(ctx: CaseCtx) -> Result<(), CaseError> {
@@ -261,92 +150,5 @@ async fn service_reachable(ctx: CaseCtx) -> Result<(), CaseError> {
     if ctx.negative_control() {
         ctx.fault_injected("kube-proxy not started", "all nodes");
     }
-    let token = ctx.token();
-    // The server answers every connection on 8080 with the token; the Service maps 80 to it.
-    let server = format!(
-        r#"apiVersion: v1
-kind: Pod
-metadata: {{name: echo, labels: {{app: echo}}}}
-spec:
-  nodeName: node-2
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: IMAGE
-    imagePullPolicy: Never
-    command: ["/bin/sh", "-c", "while true; do echo {token} | nc -l -p 8080; done"]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: echo}}
-spec:
-  selector: {{app: echo}}
-  ports: [{{port: 80, targetPort: 8080}}]
-"#
-    );
-    cluster.apply(&with_image(&server, &ctx)?).await?;
-    let services: kube::Api<Service> = kube::Api::default_namespaced(cluster.client());
-    let cluster_ip = services
-        .get("echo")
-        .await
-        .map_err(|e| CaseError::Infra(format!("failed to read service echo: {e}")))?
-        .spec
-        .and_then(|s| s.cluster_ip)
-        .ok_or_else(|| CaseError::Infra("service echo has no ClusterIP".into()))?;
-    ctx.step(format!("service echo has ClusterIP {cluster_ip}"));
-    // The client, on the other node, knows only the ClusterIP; it prints what it receives.
-    let client = format!(
-        r#"apiVersion: v1
-kind: Pod
-metadata: {{name: client, labels: {{app: client}}}}
-spec:
-  nodeName: node-1
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: IMAGE
-    imagePullPolicy: Never
-    command: ["/bin/sh", "-c", "while true; do echo \"got $(timeout 2 nc {cluster_ip} 80 </dev/null)\"; sleep 0.5; done"]
-"#
-    );
-    cluster.apply(&with_image(&client, &ctx)?).await?;
-    eventually(
-        "echo (node-2) and client (node-1) to be Running",
-        Duration::from_secs(60),
-        POLL,
-        || async {
-            let pods = cluster.pods("app in (echo, client)").await?;
-            let running: Vec<String> = pods
-                .iter()
-                .filter(|p| pod_phase(p) == Some("Running"))
-                .map(|p| {
-                    format!(
-                        "{}@{}",
-                        p.metadata.name.as_deref().unwrap_or("?"),
-                        pod_node(p).unwrap_or("?")
-                    )
-                })
-                .collect();
-            Ok(if running.len() == 2 {
-                Observed::Holds(())
-            } else {
-                Observed::Not(format!("Running: {running:?}"))
-            })
-        },
-    )
-    .await?;
-    let what =
-        format!("the client on node-1 to receive the token through service echo ({cluster_ip}:80)");
-    eventually(&what, Duration::from_secs(30), POLL, || async {
-        let log = cluster.logs("client").await.unwrap_or_default();
-        Ok(if log.contains(&token) {
-            Observed::Holds(())
-        } else {
-            let last = log.lines().last().unwrap_or("(no output yet)").to_owned();
-            Observed::Not(format!("client's last line: {last:?}"))
-        })
-    })
-    .await?;
-    ctx.check_passed("token received through the ClusterIP from the other node");
-    Ok(())
+    checks::service_reachable(&ctx, &cluster.target(), Some("node-2"), Some("node-1")).await
 }

@@ -9,7 +9,6 @@ use std::{
 use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
 use kube::{
     Api, Client,
-    api::{ListParams, LogParams},
     config::{KubeConfigOptions, Kubeconfig},
 };
 
@@ -18,6 +17,7 @@ use super::{
     plan::{
         self, Addresses, Component, KubeImages, KubeTimings, kube_proxy_config, kubelet_config,
     },
+    target::KubeTarget,
 };
 use crate::{
     Error, Result,
@@ -506,36 +506,29 @@ impl KubeCluster {
         }
     }
 
+    /// The handle checks work through: the admin client, namespace `default`, and the
+    /// `workload` image the nodes were preloaded with.
+    pub fn target(&self) -> KubeTarget {
+        KubeTarget::new(
+            self.client(),
+            "default",
+            &plan::containerd_reference(&self.images.workload),
+        )
+    }
+
     /// Every node with its conditions.
     pub async fn nodes_status(&self) -> Result<Vec<Node>> {
-        let nodes: Api<Node> = Api::all(self.client());
-        Ok(nodes
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| api_err("list nodes", e))?
-            .items)
+        self.target().nodes().await
     }
 
     /// Pods in the default namespace matching `selector` (`app=web`), or all with `""`.
     pub async fn pods(&self, selector: &str) -> Result<Vec<Pod>> {
-        let pods: Api<Pod> = Api::default_namespaced(self.client());
-        let mut params = ListParams::default();
-        if !selector.is_empty() {
-            params = params.labels(selector);
-        }
-        Ok(pods
-            .list(&params)
-            .await
-            .map_err(|e| api_err(&format!("list pods `{selector}`"), e))?
-            .items)
+        self.target().pods(selector).await
     }
 
     /// A pod's log (default namespace), read through the apiserver from its kubelet.
     pub async fn logs(&self, pod: &str) -> Result<String> {
-        let pods: Api<Pod> = Api::default_namespaced(self.client());
-        pods.logs(pod, &LogParams::default())
-            .await
-            .map_err(|e| api_err(&format!("read the log of pod `{pod}`"), e))
+        self.target().logs(pod).await
     }
 
     /// The controller-manager's timings, read back from the arguments its process was started
