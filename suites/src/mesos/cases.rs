@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Duration};
 use ordeal::{
     check::{CaseError, Observed, eventually},
     cluster::mesos::{
-        MesosCluster, MesosConfig, Scheduler,
+        MesosCluster, MesosConfig, MesosTarget, Scheduler,
         api::{EventType, FrameworkInfo, scalar_sum},
     },
     run::{Case, CaseCtx},
@@ -55,20 +55,80 @@ async fn offers(ctx: CaseCtx) -> Result<(), CaseError> {
         "cpus:2;mem:1024;disk:4096"
     };
     let cluster = MesosCluster::start_with(&ctx, 1, 2, resources).await?;
-    let url = leader_url(&cluster).await?;
-    let (_sched, mut events) = Scheduler::subscribe(&url, &framework(0.0)).await?;
-    ctx.step("framework subscribed");
-    let mut per_agent: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    let window = Duration::from_secs(15);
-    let got = tokio::time::timeout(window, async {
-        while per_agent.len() < 2 {
+    let target = cluster.target("ordeal").await?;
+    let offered = offers_from_every_agent(&ctx, &target, Duration::from_secs(15)).await?;
+    for (agent, o) in &offered {
+        if (o.cpus - 2.0).abs() > 1e-6 || (o.mem - 1024.0).abs() > 1e-6 {
+            return Err(CaseError::failed(format!(
+                "expected agent {agent} to be offered cpus 2 and mem 1024 (what it advertises); offered cpus {}, mem {}",
+                o.cpus, o.mem
+            )));
+        }
+    }
+    ctx.check_passed("both agents' cpus:2 and mem:1024 offered");
+    Ok(())
+}
+
+/// What one agent offered.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Offered {
+    /// Offered cpus.
+    pub cpus: f64,
+    /// Offered mem (MB).
+    pub mem: f64,
+    /// What the agent advertises (`GET_AGENTS`): cpus and mem.
+    pub advertised: (f64, f64),
+}
+
+/// A framework that subscribes (the target's name and role) is offered resources of every
+/// agent the leader lists active, within `window`; returns what each agent offered, by agent
+/// hostname. Fails if no agent is active. The framework is torn down before returning.
+pub(crate) async fn offers_from_every_agent(
+    ctx: &CaseCtx,
+    target: &MesosTarget,
+    window: Duration,
+) -> Result<BTreeMap<String, Offered>, CaseError> {
+    let agents: BTreeMap<String, (String, (f64, f64))> = target
+        .operator()
+        .agents()
+        .await?
+        .into_iter()
+        .filter(|a| a.active)
+        .filter_map(|a| {
+            let r = &a.agent_info.resources;
+            let advertised = (scalar_sum(r, "cpus"), scalar_sum(r, "mem"));
+            Some((a.agent_info.id?.value, (a.agent_info.hostname, advertised)))
+        })
+        .collect();
+    if agents.is_empty() {
+        return Err(CaseError::failed(
+            "expected at least one active agent to offer resources; the leader lists none",
+        ));
+    }
+    let (sched, mut events) =
+        Scheduler::subscribe(target.url(), &target.framework_info(false, 0.0, &[])).await?;
+    ctx.step(format!(
+        "framework {} subscribed; {} active agent(s)",
+        sched.framework_id.value,
+        agents.len()
+    ));
+    let mut offered: BTreeMap<String, Offered> = BTreeMap::new();
+    let _ = tokio::time::timeout(window, async {
+        while offered.len() < agents.len() {
             match events.next().await {
                 Ok(Some(e)) if e.kind == EventType::Offers => {
                     for o in e.offers.map(|o| o.offers).unwrap_or_default() {
+                        let Some((host, advertised)) = agents.get(&o.agent_id.value) else {
+                            continue;
+                        };
                         let r = &o.resources;
-                        per_agent.insert(
-                            o.agent_id.value.clone(),
-                            (scalar_sum(r, "cpus"), scalar_sum(r, "mem")),
+                        offered.insert(
+                            host.clone(),
+                            Offered {
+                                cpus: scalar_sum(r, "cpus"),
+                                mem: scalar_sum(r, "mem"),
+                                advertised: *advertised,
+                            },
                         );
                     }
                 }
@@ -78,29 +138,15 @@ async fn offers(ctx: CaseCtx) -> Result<(), CaseError> {
         }
     })
     .await;
-    let seen = format!("{per_agent:?}");
-    if got.is_err() && per_agent.len() < 2 {
+    let _ = sched.teardown().await;
+    if offered.len() < agents.len() {
+        let hosts: Vec<&String> = agents.values().map(|(h, _)| h).collect();
         return Err(CaseError::failed(format!(
-            "expected offers from both agents within {window:?}; got {seen}"
+            "expected offers from every active agent {hosts:?} within {window:?}; got {offered:?}"
         )));
     }
-    for (agent, (cpus, mem)) in &per_agent {
-        if (*cpus - 2.0).abs() > 1e-6 || (*mem - 1024.0).abs() > 1e-6 {
-            return Err(CaseError::failed(format!(
-                "expected agent {agent} to be offered cpus 2 and mem 1024 (what it advertises); offered cpus {cpus}, mem {mem}"
-            )));
-        }
-    }
-    ctx.check_passed("both agents' cpus:2 and mem:1024 offered");
-    Ok(())
-}
-
-async fn leader_url(cluster: &MesosCluster) -> Result<String, CaseError> {
-    let (i, _) = cluster
-        .leader()
-        .await
-        .ok_or_else(|| CaseError::infra("no leader"))?;
-    Ok(cluster.masters[i].1.clone())
+    ctx.step(format!("offered: {offered:?}"));
+    Ok(offered)
 }
 
 async fn failover(ctx: CaseCtx) -> Result<(), CaseError> {

@@ -9,7 +9,7 @@
 //!   sandbox container holds the node's namespaces and the executors' cgroups); with the plain
 //!   layout the agent container *is* the node, and killing it ends its tasks.
 
-mod cases;
-mod tasks;
+pub(crate) mod cases;
+pub(crate) mod tasks;
 
 pub use cases::cases;

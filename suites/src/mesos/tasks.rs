@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use ordeal::{
     check::CaseError,
     cluster::mesos::{
-        MesosCluster, Scheduler, SchedulerEvents,
+        MesosCluster, MesosTarget, Scheduler, SchedulerEvents,
         api::{
-            Capability, CommandInfo, DurationInfo, EventType, Filters, FrameworkInfo, HealthCheck,
-            HealthCheckType, HttpCheck, Id, KillPolicy, Range, Ranges, Resource, TaskInfo,
-            TaskState, TaskStatus, TcpCheck, ValueType,
+            CommandInfo, DurationInfo, EventType, Filters, HealthCheck, HealthCheckType, HttpCheck,
+            Id, KillPolicy, Range, Ranges, Resource, TaskInfo, TaskState, TaskStatus, TcpCheck,
+            ValueType,
         },
     },
     run::{Case, CaseCtx},
@@ -86,37 +86,21 @@ impl Launched {
     /// `task(agent, task_id)` on it.
     async fn start(
         ctx: &CaseCtx,
-        cluster: &MesosCluster,
+        target: &MesosTarget,
         task: impl FnOnce(Id, Id) -> TaskInfo,
     ) -> Result<Self, CaseError> {
-        Self::start_with(ctx, cluster, true, task).await
+        Self::start_with(ctx, target, true, task).await
     }
 
     /// Like [`Self::start`]; `checkpoint` is the framework's.
     async fn start_with(
         ctx: &CaseCtx,
-        cluster: &MesosCluster,
+        target: &MesosTarget,
         checkpoint: bool,
         task: impl FnOnce(Id, Id) -> TaskInfo,
     ) -> Result<Self, CaseError> {
-        let (_, op) = cluster
-            .leader()
-            .await
-            .ok_or_else(|| CaseError::infra("no leader"))?;
-        let info = FrameworkInfo {
-            user: "root".into(),
-            name: "ordeal-tasks".into(),
-            id: None,
-            roles: vec![],
-            failover_timeout: Some(0.0),
-            checkpoint: Some(checkpoint),
-            capabilities: vec![Capability {
-                kind: "TASK_KILLING_STATE".into(),
-            }],
-        };
-        let url = op_url(cluster).await?;
-        drop(op);
-        let (sched, mut events) = Scheduler::subscribe(&url, &info).await?;
+        let info = target.framework_info(checkpoint, 0.0, &["TASK_KILLING_STATE"]);
+        let (sched, mut events) = Scheduler::subscribe(target.url(), &info).await?;
         let offer = tokio::time::timeout(Duration::from_secs(15), async {
             loop {
                 match events.next().await {
@@ -136,7 +120,20 @@ impl Launched {
         .await
         .map_err(|_| CaseError::failed("expected an offer within 15 s; none came"))??;
         let task_id = Id::new(format!("task-{}", ctx.token()));
-        let t = task(offer.agent_id.clone(), task_id.clone());
+        let mut t = task(offer.agent_id.clone(), task_id.clone());
+        // A framework in a role of its own (MULTI_ROLE) says which role each resource it
+        // uses was offered to.
+        if target.role().is_some() {
+            let allocation = offer.allocation_info.clone().or_else(|| {
+                offer
+                    .resources
+                    .iter()
+                    .find_map(|r| r.allocation_info.clone())
+            });
+            for r in &mut t.resources {
+                r.allocation_info.clone_from(&allocation);
+            }
+        }
         let accepted = Instant::now();
         sched
             .launch(
@@ -222,14 +219,6 @@ impl Launched {
     }
 }
 
-async fn op_url(cluster: &MesosCluster) -> Result<String, CaseError> {
-    let (i, _) = cluster
-        .leader()
-        .await
-        .ok_or_else(|| CaseError::infra("no leader"))?;
-    Ok(cluster.masters[i].1.clone())
-}
-
 fn describe(s: &TaskStatus) -> String {
     let mut t = format!("{:?}", s.state);
     if let Some(h) = s.healthy {
@@ -287,17 +276,43 @@ fn health(kind: HealthCheckType) -> HealthCheck {
     }
 }
 
+/// The framework name of the task cases on clusters ordeal starts.
+const FRAMEWORK: &str = "ordeal-tasks";
+
 async fn command_task(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = MesosCluster::start(&ctx, 1, 1).await?;
-    let token = ctx.token();
-    let command = if ctx.negative_control() {
-        format!("echo ordeal-{token}; exit 3")
+    let exit = if ctx.negative_control() { 3 } else { 0 };
+    let token = command_task_runs(&ctx, &cluster.target(FRAMEWORK).await?, exit).await?;
+    let out = cluster.agents[0]
+        .sh("cat /var/lib/mesos/agent/slaves/*/frameworks/*/executors/*/runs/latest/stdout")
+        .await?;
+    if !out.stdout.contains(&token) {
+        return Err(CaseError::failed(format!(
+            "expected the sandbox's stdout to hold the task's output `{token}`; it holds: {}",
+            out.summary()
+        )));
+    }
+    ctx.check_passed("output in the sandbox");
+    Ok(())
+}
+
+/// A command task that prints a token and ends with `exit` goes TASK_STARTING, TASK_RUNNING,
+/// TASK_FINISHED, every update from its executor, within 30 s; returns the token it printed.
+pub(crate) async fn command_task_runs(
+    ctx: &CaseCtx,
+    target: &MesosTarget,
+    exit: u8,
+) -> Result<String, CaseError> {
+    let token = format!("ordeal-{}", ctx.token());
+    let command = if exit == 0 {
+        format!("echo {token}; sleep 1")
     } else {
-        format!("echo ordeal-{token}; sleep 1")
+        format!("echo {token}; exit {exit}")
     };
-    let mut t = Launched::start(&ctx, &cluster, |a, i| task(a, i, &command)).await?;
+    let mut t = Launched::start(ctx, target, |a, i| task(a, i, &command)).await?;
     let window = Duration::from_secs(30);
     t.until(window, |s| s.state.is_terminal()).await?;
+    let _ = t.sched.teardown().await;
     let states: Vec<TaskState> = t.updates.iter().map(|(_, s)| s.state).collect();
     let want = [
         TaskState::TaskStarting,
@@ -329,17 +344,8 @@ async fn command_task(ctx: CaseCtx) -> Result<(), CaseError> {
             * 1e3,
         t.history()
     ));
-    let out = cluster.agents[0]
-        .sh("cat /var/lib/mesos/agent/slaves/*/frameworks/*/executors/*/runs/latest/stdout")
-        .await?;
-    if !out.stdout.contains(&format!("ordeal-{token}")) {
-        return Err(CaseError::failed(format!(
-            "expected the sandbox's stdout to hold the task's output `ordeal-{token}`; it holds: {}",
-            out.summary()
-        )));
-    }
-    ctx.check_passed("TASK_STARTING, TASK_RUNNING, TASK_FINISHED; output in the sandbox");
-    Ok(())
+    ctx.check_passed("TASK_STARTING, TASK_RUNNING, TASK_FINISHED");
+    Ok(token)
 }
 
 async fn invalid_task(ctx: CaseCtx) -> Result<(), CaseError> {
@@ -349,7 +355,17 @@ async fn invalid_task(ctx: CaseCtx) -> Result<(), CaseError> {
     } else {
         "health"
     };
-    let mut t = Launched::start(&ctx, &cluster, |a, i| {
+    invalid_task_refused(&ctx, &cluster.target(FRAMEWORK).await?, path).await
+}
+
+/// A task whose HTTP health check has path `path` (`health`, without the leading `/`, is
+/// invalid) gets TASK_ERROR REASON_TASK_INVALID from the master as its first update.
+pub(crate) async fn invalid_task_refused(
+    ctx: &CaseCtx,
+    target: &MesosTarget,
+    path: &str,
+) -> Result<(), CaseError> {
+    let mut t = Launched::start(ctx, target, |a, i| {
         let mut t = task(a, i, "sleep 30");
         let mut h = health(HealthCheckType::Http);
         h.http = Some(HttpCheck {
@@ -361,6 +377,7 @@ async fn invalid_task(ctx: CaseCtx) -> Result<(), CaseError> {
     })
     .await?;
     let first = t.next(Duration::from_secs(15)).await?;
+    let _ = t.sched.teardown().await;
     match first {
         Some(s)
             if s.state == TaskState::TaskError
@@ -383,7 +400,18 @@ async fn failing_command_check(ctx: CaseCtx) -> Result<(), CaseError> {
     } else {
         "test -f healthy"
     };
-    let mut t = Launched::start(&ctx, &cluster, |a, i| {
+    command_check_kills(&ctx, &cluster.target(FRAMEWORK).await?, check).await
+}
+
+/// A task that is healthy for 4 s under COMMAND health check `check` (`test -f healthy`
+/// fails once the task removes the file): TASK_RUNNING healthy=true, then 3 (consecutive
+/// failures) TASK_RUNNING healthy=false, then TASK_KILLED healthy=false. Needs only `sh`.
+pub(crate) async fn command_check_kills(
+    ctx: &CaseCtx,
+    target: &MesosTarget,
+    check: &str,
+) -> Result<(), CaseError> {
+    let mut t = Launched::start(ctx, target, |a, i| {
         let mut t = task(a, i, "touch healthy && sleep 4 && rm healthy && sleep 120");
         let mut h = health(HealthCheckType::Command);
         h.command = Some(CommandInfo::shell(check));
@@ -395,6 +423,7 @@ async fn failing_command_check(ctx: CaseCtx) -> Result<(), CaseError> {
     // kill (sleep honours SIGTERM): 4 + 3 × (1 + 2) + 3 s, rounded up.
     let window = Duration::from_secs(40);
     let end = t.until(window, |s| s.state.is_terminal()).await?;
+    let _ = t.sched.teardown().await;
     let Some(end) = end.filter(|s| s.state == TaskState::TaskKilled) else {
         return Err(CaseError::failed(format!(
             "expected TASK_KILLED after 3 failed health checks within {window:?}; got {}",
@@ -429,7 +458,7 @@ async fn healthy_server(
     let cluster = MesosCluster::start(ctx, 1, 1).await?;
     let port = 31_000 + ctx.random_u64() % 1000;
     let check = h(u32::try_from(port).expect("port fits"));
-    let mut t = Launched::start(ctx, &cluster, |a, i| {
+    let mut t = Launched::start(ctx, &cluster.target(FRAMEWORK).await?, |a, i| {
         let mut t = task(
             a,
             i,
@@ -501,7 +530,7 @@ async fn kill_with_grace(ctx: CaseCtx) -> Result<(), CaseError> {
     } else {
         "trap '' TERM; sleep 120"
     };
-    let mut t = Launched::start(&ctx, &cluster, |a, i| {
+    let mut t = Launched::start(&ctx, &cluster.target(FRAMEWORK).await?, |a, i| {
         let mut t = task(a, i, command);
         t.kill_policy = Some(KillPolicy {
             grace_period: Some(DurationInfo::from_duration(grace)),
@@ -563,9 +592,12 @@ async fn agent_restart(ctx: CaseCtx, restart: Restart) -> Result<(), CaseError> 
         Restart::Container => MesosCluster::start_sandboxed(&ctx, 1, 1).await?,
     };
     let checkpoint = !ctx.negative_control();
-    let mut t = Launched::start_with(&ctx, &cluster, checkpoint, |a, i| {
-        task(a, i, "echo $$ > task.pid; exec sleep 3600")
-    })
+    let mut t = Launched::start_with(
+        &ctx,
+        &cluster.target(FRAMEWORK).await?,
+        checkpoint,
+        |a, i| task(a, i, "echo $$ > task.pid; exec sleep 3600"),
+    )
     .await?;
     if t.until(Duration::from_secs(30), |s| {
         s.state == TaskState::TaskRunning

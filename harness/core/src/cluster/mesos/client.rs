@@ -213,6 +213,9 @@ pub struct Task {
     /// Agent.
     #[serde(default)]
     pub agent_id: Option<Id>,
+    /// The framework that launched it.
+    #[serde(default)]
+    pub framework_id: Option<Id>,
     /// Latest state.
     pub state: TaskState,
 }
@@ -367,6 +370,11 @@ impl Operator {
     /// Quota configs of every role that has one.
     pub async fn quota(&self) -> Result<Vec<QuotaConfig>, MesosError> {
         Ok(self.get::<QuotaBody>("GET_QUOTA").await?.status.configs)
+    }
+
+    /// Tears framework `id` down (operator `TEARDOWN`): its tasks are killed and it is removed.
+    pub async fn teardown(&self, id: &Id) -> Result<(), MesosError> {
+        self.act("TEARDOWN", json!({ "framework_id": id })).await
     }
 
     /// Marks an agent gone (its tasks become TASK_GONE_BY_OPERATOR).

@@ -4,7 +4,7 @@
 use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
 use super::{
-    Operator,
+    MesosTarget, Operator,
     api::{Agent, Id},
 };
 use crate::{
@@ -352,6 +352,16 @@ impl MesosCluster {
             }
         }
         None
+    }
+
+    /// The handle checks work through: the leading master, framework `framework` in the
+    /// default role. An infrastructure error if no master leads.
+    pub async fn target(&self, framework: &str) -> Result<MesosTarget> {
+        let (i, _) = self
+            .leader()
+            .await
+            .ok_or_else(|| Error::infra("no Mesos master leads"))?;
+        Ok(MesosTarget::new(&self.masters[i].1, framework, None))
     }
 
     /// Holds when the leader lists agent `id` active and re-registered after `since` (the agent

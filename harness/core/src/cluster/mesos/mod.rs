@@ -9,7 +9,7 @@
 //! # Known limitations
 //! - Plain HTTP only (the clusters ordeal starts do not enable SSL).
 //! - Operator calls: GET_FLAGS, GET_VERSION, GET_MASTER, GET_AGENTS, GET_TASKS, GET_FRAMEWORKS,
-//!   GET_STATE, MARK_AGENT_GONE, UPDATE_WEIGHTS / GET_WEIGHTS, UPDATE_QUOTA / GET_QUOTA.
+//!   GET_STATE, MARK_AGENT_GONE, TEARDOWN, UPDATE_WEIGHTS / GET_WEIGHTS, UPDATE_QUOTA / GET_QUOTA.
 //!   Scheduler calls: SUBSCRIBE, ACCEPT with LAUNCH, DECLINE, ACKNOWLEDGE, KILL, SUPPRESS,
 //!   REVIVE, RECONCILE, TEARDOWN. LAUNCH_GROUP (task groups) is not modelled: ordeal's executor
 //!   runs one command task. Only the fields the suites use are modelled.
@@ -18,6 +18,7 @@ pub mod api;
 mod client;
 mod cluster;
 mod recordio;
+mod target;
 
 pub use client::{
     AgentsList, Framework, Frameworks, MesosError, Operator, QuotaConfig, Scalar, Scheduler,
@@ -25,3 +26,4 @@ pub use client::{
 };
 pub use cluster::{AGENT_RESOURCES, AgentMode, MesosCluster, MesosConfig};
 pub use recordio::RecordIo;
+pub use target::{MesosTarget, redirect_base};
