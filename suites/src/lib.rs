@@ -11,6 +11,7 @@
 //! - The `conformance` profile does not yet switch the clusters to the components' default
 //!   timings: it runs the `smoke` suites plus `chaos` with the fast timings.
 
+pub mod certify;
 pub mod chaos;
 pub mod kubernetes;
 pub mod mesos;

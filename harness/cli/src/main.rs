@@ -14,6 +14,7 @@ use ordeal::{
 };
 use ordeal_suites::profiles;
 
+mod certify;
 mod up;
 
 const EXIT_CODES: &str = "\
@@ -55,6 +56,10 @@ kept by `ordeal up --keep` are left to `ordeal down` (or --all)."
     /// Bring a cluster up for you to use (kubeconfig or master URL printed); Ctrl-C removes it.
     #[command(subcommand, after_help = up::UP_HELP)]
     Up(up::UpCommand),
+    /// Certify a cluster ordeal did not start: the non-destructive conformance checks in a
+    /// namespace (Kubernetes) or framework (Mesos) of their own, then a signed-off bundle.
+    #[command(after_help = certify::CERTIFY_HELP)]
+    Certify(certify::CertifyArgs),
     /// Remove a cluster that `ordeal up --keep` left running.
     #[command(after_help = up::DOWN_HELP)]
     Down(up::DownArgs),
@@ -361,6 +366,7 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
         Command::Clean(args) => clean(args).await,
         Command::Up(command) => up::up(command).await,
         Command::Down(args) => up::down(args).await,
+        Command::Certify(args) => certify::certify(args).await,
         Command::Doctor { profile } => doctor(&profile).await,
         Command::Schedule(ScheduleCommand::Check { files }) => {
             use ordeal::fault::schedule::{format_duration, load_scenario};
@@ -519,6 +525,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
+        run_id: None,
     };
     let Some(summary) = ordeal::run::run(cases, opts).await? else {
         return Ok(ExitStatus::Passed);

@@ -41,6 +41,7 @@ fn selftest_options(
         images: ImageSet::new(&recipes, &[]).unwrap(),
         properties,
         retries,
+        run_id: None,
     }
 }
 

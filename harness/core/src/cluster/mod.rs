@@ -1,4 +1,5 @@
-//! Backends: one module per cluster manager.
+//! Backends: one module per cluster manager, and clusters ordeal did not start.
 
+pub mod external;
 pub mod kubernetes;
 pub mod mesos;

@@ -1,6 +1,8 @@
 //! The evidence bundle: `reports/<run>.tar.gz` with the run's JUnit, `run.json`, HTML report and
 //! logs, plus a `REPRODUCE.txt`, and never a credential: every text file is redacted on the way
-//! in (private keys, kubeconfig key and token fields, bearer tokens, JWTs, passwords).
+//! in (private keys, kubeconfig key and token fields, bearer tokens, JWTs, passwords). The
+//! certification bundle (`ordeal certify`) is the same archive with its own files and a
+//! `MANIFEST.txt` of SHA-256 digests.
 
 use std::{
     io::Write,
@@ -62,11 +64,53 @@ pub fn redact(text: &str) -> (String, usize) {
 /// `<run id>/`, text files redacted, binary files left out. Returns the path and the number of
 /// values redacted.
 pub fn write_bundle(run_dir: &Path, reproduce: &str) -> Result<(PathBuf, usize)> {
+    let (path, redacted, _) = archive(run_dir, "", &[("REPRODUCE.txt", reproduce)], None)?;
+    Ok((path, redacted))
+}
+
+/// A certification bundle as written: where, how many values were redacted, and the SHA-256 of
+/// its `MANIFEST.txt`.
+#[derive(Debug, Clone)]
+pub struct Certification {
+    /// `<run dir>-certification.tar.gz`.
+    pub path: PathBuf,
+    /// Credential values redacted.
+    pub redacted: usize,
+    /// SHA-256 (hex) of `MANIFEST.txt`, which lists the SHA-256 of every other file.
+    pub manifest_sha256: String,
+}
+
+/// Writes `<run dir>-certification.tar.gz`: the run's folder and the `extra` files (name, text)
+/// under `<run id>/`, redacted as [`write_bundle`] does, then `MANIFEST.txt`: `header` (who
+/// signed off, when), and the SHA-256 of every file as it is in the archive.
+pub fn write_certification_bundle(
+    run_dir: &Path,
+    extra: &[(&str, &str)],
+    header: &str,
+) -> Result<Certification> {
+    let (path, redacted, manifest_sha256) =
+        archive(run_dir, "-certification", extra, Some(header))?;
+    Ok(Certification {
+        path,
+        redacted,
+        manifest_sha256: manifest_sha256.unwrap_or_default(),
+    })
+}
+
+/// The archive behind both bundles; with a manifest `header`, ends with `MANIFEST.txt` and
+/// returns its digest.
+fn archive(
+    run_dir: &Path,
+    suffix: &str,
+    extra: &[(&str, &str)],
+    header: Option<&str>,
+) -> Result<(PathBuf, usize, Option<String>)> {
+    use sha2::{Digest, Sha256};
     let name = run_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| Error::infra(format!("not a run folder: `{}`", run_dir.display())))?;
-    let out = run_dir.with_file_name(format!("{name}.tar.gz"));
+    let out = run_dir.with_file_name(format!("{name}{suffix}.tar.gz"));
     let err = |e: std::io::Error| Error::infra(format!("failed to write `{}`: {e}", out.display()));
     let mut files = Vec::new();
     collect(run_dir, &mut files).map_err(err)?;
@@ -76,6 +120,7 @@ pub fn write_bundle(run_dir: &Path, reproduce: &str) -> Result<(PathBuf, usize)>
     let gz = flate2::write::GzEncoder::new(tmp, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     let mut redacted = 0;
+    let mut digests = Vec::new();
     let add = |tar: &mut tar::Builder<_>, path: String, data: &[u8]| -> std::io::Result<()> {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
@@ -88,33 +133,46 @@ pub fn write_bundle(run_dir: &Path, reproduce: &str) -> Result<(PathBuf, usize)>
         h.set_cksum();
         tar.append_data(&mut h, path, data)
     };
-    for f in &files {
-        let rel = f.strip_prefix(run_dir).unwrap_or(f);
-        let Ok(bytes) = std::fs::read(f) else {
-            continue;
-        };
+    let texts = files.iter().filter_map(|f| {
+        let rel = f.strip_prefix(run_dir).unwrap_or(f).display().to_string();
         // Only text goes in: a binary file cannot be checked for credentials.
-        let Ok(text) = String::from_utf8(bytes) else {
-            continue;
-        };
+        let text = String::from_utf8(std::fs::read(f).ok()?).ok()?;
+        Some((rel, text))
+    });
+    let extra = extra
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()));
+    for (rel, text) in texts.chain(extra) {
         let (clean, n) = redact(&text);
         redacted += n;
-        add(
-            &mut tar,
-            format!("{name}/{}", rel.display()),
-            clean.as_bytes(),
-        )
-        .map_err(err)?;
+        let path = format!("{name}/{rel}");
+        digests.push(format!("{}  {path}", hex::encode(Sha256::digest(&clean))));
+        add(&mut tar, path, clean.as_bytes()).map_err(err)?;
     }
-    let (clean, n) = redact(reproduce);
-    redacted += n;
-    add(&mut tar, format!("{name}/REPRODUCE.txt"), clean.as_bytes()).map_err(err)?;
+    let manifest = header.map(|h| {
+        let mut text = h.trim_end().to_owned();
+        text.push_str("\n\nSHA-256 of every other file of this bundle, as archived:\n");
+        for d in &digests {
+            text.push_str(d);
+            text.push('\n');
+        }
+        text
+    });
+    let digest = match &manifest {
+        Some(text) => {
+            let (clean, n) = redact(text);
+            redacted += n;
+            add(&mut tar, format!("{name}/MANIFEST.txt"), clean.as_bytes()).map_err(err)?;
+            Some(hex::encode(Sha256::digest(clean.as_bytes())))
+        }
+        None => None,
+    };
     let gz = tar.into_inner().map_err(err)?;
     let mut tmp = gz.finish().map_err(err)?;
     tmp.flush().map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(&out).map_err(|e| err(e.error))?;
-    Ok((out, redacted))
+    Ok((out, redacted, digest))
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -214,5 +272,49 @@ mod tests {
                 "20261129-000000-abcd/run.json",
             ]
         );
+    }
+
+    #[test]
+    fn the_certification_bundle_ends_with_a_manifest_of_every_file() {
+        use sha2::{Digest, Sha256};
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("20261129-000000-abcd");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("junit.xml"), "<testsuites/>").unwrap();
+        let product = format!("[product]\nname = \"x\"\n{}", planted());
+        let cert = write_certification_bundle(
+            &run,
+            &[("PRODUCT.toml", &product)],
+            "signed-off-by: tester",
+        )
+        .unwrap();
+        assert_eq!(
+            cert.path,
+            root.path()
+                .join("20261129-000000-abcd-certification.tar.gz")
+        );
+        assert!(cert.redacted >= 8);
+        let gz = flate2::read::GzDecoder::new(std::fs::File::open(&cert.path).unwrap());
+        let mut files = Vec::new();
+        for e in tar::Archive::new(gz).entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut e, &mut text).unwrap();
+            assert_eq!(leaks(&text), Vec::<&str>::new(), "{name}: {text}");
+            files.push((name, text));
+        }
+        let (last, manifest) = files.pop().unwrap();
+        assert_eq!(last, "20261129-000000-abcd/MANIFEST.txt");
+        assert!(
+            manifest.starts_with("signed-off-by: tester\n"),
+            "{manifest}"
+        );
+        assert_eq!(cert.manifest_sha256, hex::encode(Sha256::digest(&manifest)));
+        for (name, text) in &files {
+            let line = format!("{}  {name}", hex::encode(Sha256::digest(text)));
+            assert!(manifest.contains(&line), "{line} in {manifest}");
+        }
+        assert_eq!(files.len(), 2, "{files:?}");
     }
 }

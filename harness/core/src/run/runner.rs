@@ -41,6 +41,9 @@ pub struct RunOptions {
     /// How many times a failed case is run again (not negative controls). A case that passes
     /// on a retry is [`Outcome::Flaky`], never a plain pass.
     pub retries: u32,
+    /// The run's id, when the caller named things after it before the run (`ordeal certify`'s
+    /// namespace); a fresh one otherwise.
+    pub run_id: Option<RunId>,
 }
 
 /// How one case ended.
@@ -150,7 +153,7 @@ pub async fn run(cases: Vec<Case>, mut opts: RunOptions) -> Result<Option<RunSum
         cases
     };
     let engine = Engine::connect().await?;
-    let run_id = RunId::generate();
+    let run_id = opts.run_id.clone().unwrap_or_else(RunId::generate);
 
     // Leftovers of runs whose process died (SIGKILL, power loss) are removed first.
     let cleaned = cleanup::clean(&engine, false).await?;

@@ -1,0 +1,186 @@
+//! `certify`: the non-destructive conformance checks, run against a cluster ordeal did not
+//! start (`ordeal certify`). The bodies are the `kubernetes` and `mesos` suites' own
+//! ([`crate::kubernetes::checks`], the Mesos task and offer checks), given a target handle
+//! instead of a cluster of their own; their negative controls are the suites' (each breaks
+//! the cluster ordeal starts for it), so certify cases declare none.
+
+use std::time::Duration;
+
+use ordeal::{
+    check::CaseError,
+    cluster::{kubernetes::KubeTarget, mesos::MesosTarget},
+    run::{Case, CaseCtx},
+};
+
+use crate::{kubernetes::checks, mesos};
+
+/// A check left out of a certification run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Case name.
+    pub name: String,
+    /// Why it cannot run on this cluster.
+    pub reason: String,
+}
+
+const BUDGET: Duration = Duration::from_secs(180);
+
+fn case<F, Fut, T>(name: &str, summary: &str, target: T, body: F) -> Case
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(CaseCtx, T) -> Fut + Send + Sync + Copy + 'static,
+    Fut: Future<Output = Result<(), CaseError>> + Send + 'static,
+{
+    Case::new(name, summary, move |ctx| body(ctx, target.clone())).timeout(BUDGET)
+}
+
+/// The Kubernetes checks for a cluster whose schedulable nodes are `schedulable`, and the
+/// ones that cannot run on it.
+pub fn kubernetes(target: &KubeTarget, schedulable: &[String]) -> (Vec<Case>, Vec<Skipped>) {
+    let mut cases = vec![
+        case(
+            "certify::kubernetes::pods::pod_runs_and_its_log_is_readable",
+            "a pod of the workload image reaches Running and its log is read through the API",
+            target.clone(),
+            |ctx, t| async move { checks::pod_runs(&ctx, &t).await },
+        ),
+        case(
+            "certify::kubernetes::scheduling::pod_is_scheduled",
+            "a new pod is bound to a node within 30 s",
+            target.clone(),
+            |ctx, t| async move { checks::pod_scheduled(&ctx, &t).await },
+        ),
+    ];
+    let mut skipped = Vec::new();
+    let spread = "certify::kubernetes::scheduling::deployment_spreads_over_two_nodes";
+    if schedulable.len() >= 2 {
+        cases.push(case(
+            spread,
+            "a 4-replica Deployment runs all replicas, on at least 2 nodes",
+            target.clone(),
+            |ctx, t| async move { checks::deployment_spreads(&ctx, &t).await },
+        ));
+    } else {
+        skipped.push(Skipped {
+            name: spread.into(),
+            reason: format!(
+                "the cluster has {} schedulable node(s) (Ready, not cordoned, not tainted NoSchedule/NoExecute); spreading needs 2",
+                schedulable.len()
+            ),
+        });
+    }
+    // Server and client on two different nodes where there are two, so the Service is
+    // reached across nodes; else both wherever the scheduler puts them.
+    let nodes: Option<(String, String)> = match schedulable {
+        [a, b, ..] => Some((a.clone(), b.clone())),
+        _ => None,
+    };
+    cases.push(case(
+        "certify::kubernetes::services::pod_reaches_a_cluster_ip_service",
+        "a client pod gets a token from a server pod through a ClusterIP Service (on two nodes where there are two)",
+        (target.clone(), nodes),
+        |ctx, (t, nodes)| async move {
+            let (server, client) = match &nodes {
+                Some((a, b)) => (Some(b.as_str()), Some(a.as_str())),
+                None => (None, None),
+            };
+            checks::service_reachable(&ctx, &t, server, client).await
+        },
+    ));
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    (cases, skipped)
+}
+
+/// The Mesos checks.
+pub fn mesos(target: &MesosTarget) -> Vec<Case> {
+    let mut cases = vec![
+        case(
+            "certify::mesos::offers::subscribed_framework_is_offered_every_active_agents_resources",
+            "a framework that subscribes is offered, within 15 s, resources of every agent the leader lists active (cpus and mem > 0, at most what the agent advertises)",
+            target.clone(),
+            |ctx, t| async move { offers_within_advertised(&ctx, &t).await },
+        ),
+        case(
+            "certify::mesos::tasks::command_task_starts_runs_and_finishes",
+            "a command task goes TASK_STARTING, TASK_RUNNING, TASK_FINISHED (source executor) within 30 s",
+            target.clone(),
+            |ctx, t| async move { mesos::tasks::command_task_runs(&ctx, &t, 0).await.map(drop) },
+        ),
+        case(
+            "certify::mesos::tasks::invalid_task_gets_task_error",
+            "a task whose HTTP health check path lacks the leading '/' gets TASK_ERROR (REASON_TASK_INVALID) from the master",
+            target.clone(),
+            |ctx, t| async move { mesos::tasks::invalid_task_refused(&ctx, &t, "health").await },
+        ),
+        case(
+            "certify::mesos::health::failing_command_check_reports_unhealthy_then_kills_after_consecutive_failures",
+            "a COMMAND health check that passes, then fails, yields healthy=true, then 3 healthy=false updates, then TASK_KILLED healthy=false",
+            target.clone(),
+            |ctx, t| async move { mesos::tasks::command_check_kills(&ctx, &t, "test -f healthy").await },
+        ),
+    ];
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}
+
+async fn offers_within_advertised(ctx: &CaseCtx, t: &MesosTarget) -> Result<(), CaseError> {
+    let offered = mesos::cases::offers_from_every_agent(ctx, t, Duration::from_secs(15)).await?;
+    for (agent, o) in &offered {
+        let (cpus, mem) = o.advertised;
+        let fits = |got: f64, max: f64| got > 0.0 && got <= max + 1e-6;
+        if !fits(o.cpus, cpus) || !fits(o.mem, mem) {
+            return Err(CaseError::failed(format!(
+                "expected agent {agent} to offer cpus in (0, {cpus}] and mem in (0, {mem}] (what it advertises); offered cpus {}, mem {}",
+                o.cpus, o.mem
+            )));
+        }
+    }
+    ctx.check_passed(&format!(
+        "every active agent offered resources within what it advertises: {}",
+        offered.keys().cloned().collect::<Vec<_>>().join(", ")
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_in_the_certify_suite() {
+        let t = MesosTarget::new("http://m", "f", None);
+        let mut names: Vec<String> = mesos(&t).into_iter().map(|c| c.name).collect();
+        assert!(names.iter().all(|n| n.starts_with("certify::mesos::")));
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    fn kube_target() -> KubeTarget {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config =
+            ordeal::cluster::kubernetes::kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let client = ordeal::cluster::kubernetes::kube::Client::try_from(config).unwrap();
+        KubeTarget::new(client, "ns", "workload:1")
+    }
+
+    #[tokio::test]
+    async fn one_schedulable_node_skips_the_spread_with_its_reason() {
+        let t = kube_target();
+        let (cases, skipped) = kubernetes(&t, &["node-1".into()]);
+        assert_eq!(cases.len(), 3);
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0]
+                .name
+                .ends_with("deployment_spreads_over_two_nodes")
+        );
+        assert!(
+            skipped[0].reason.contains("1 schedulable node(s)"),
+            "{}",
+            skipped[0].reason
+        );
+        let (cases, skipped) = kubernetes(&t, &["node-1".into(), "node-2".into()]);
+        assert_eq!((cases.len(), skipped.len()), (4, 0));
+    }
+}
