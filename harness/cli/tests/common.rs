@@ -70,3 +70,31 @@ pub fn image_ref(name: &str) -> String {
         .unwrap_or_else(|| panic!("recipe {name} listed"))
         .to_owned()
 }
+
+/// The value after `key` on a line of `text` (`run:        <id>`).
+pub fn field(text: &str, key: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("`{key}` printed in:\n{text}"))
+}
+
+/// Runs `ordeal up <args> --keep` with its cache in `cache`; returns stdout and the run id.
+pub fn up_kept(args: &[&str], cache: &std::path::Path) -> (String, String) {
+    let out = ordeal()
+        .arg("up")
+        .args(args)
+        .arg("--keep")
+        .env("ORDEAL_CACHE", cache)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    let run = field(&text, "run:");
+    (text, run)
+}
+
+/// Every file of a `.tar.gz` archive, as (path inside it, text).
+pub fn tar_gz_texts(path: &std::path::Path) -> Vec<(String, String)> {
+    ordeal::report::bundle_texts(path).expect("a readable bundle")
+}

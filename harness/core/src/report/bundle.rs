@@ -175,6 +175,22 @@ fn archive(
     Ok((out, redacted, digest))
 }
 
+/// Every file of a bundle (or any `.tar.gz`) at `path`, as (path inside it, text): to read a
+/// bundle back, as its tests do.
+pub fn bundle_texts(path: &Path) -> Result<Vec<(String, String)>> {
+    let err = |e: std::io::Error| Error::infra(format!("failed to read `{}`: {e}", path.display()));
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(path).map_err(err)?);
+    let mut files = Vec::new();
+    for e in tar::Archive::new(gz).entries().map_err(err)? {
+        let mut e = e.map_err(err)?;
+        let name = e.path().map_err(err)?.display().to_string();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut e, &mut text).map_err(err)?;
+        files.push((name, text));
+    }
+    Ok(files)
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
@@ -223,6 +239,15 @@ mod tests {
         .collect()
     }
 
+    /// Every file of the archive at `path`, as (name, text), each checked for leaks.
+    fn entries(path: &Path) -> Vec<(String, String)> {
+        let files = bundle_texts(path).unwrap();
+        for (name, text) in &files {
+            assert_eq!(leaks(text), Vec::<&str>::new(), "{name}: {text}");
+        }
+        files
+    }
+
     #[test]
     fn every_planted_credential_is_redacted_and_public_text_kept() {
         let (clean, n) = redact(&planted());
@@ -252,16 +277,7 @@ mod tests {
         let (path, n) = write_bundle(&run, "ordeal replay run.json\n").unwrap();
         assert_eq!(path, root.path().join("20261129-000000-abcd.tar.gz"));
         assert!(n >= 8);
-        let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap());
-        let mut names = Vec::new();
-        for e in tar::Archive::new(gz).entries().unwrap() {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().display().to_string();
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut e, &mut text).unwrap();
-            assert_eq!(leaks(&text), Vec::<&str>::new(), "{name}: {text}");
-            names.push(name);
-        }
+        let mut names: Vec<String> = entries(&path).into_iter().map(|(n, _)| n).collect();
         names.sort();
         assert_eq!(
             names,
@@ -294,16 +310,7 @@ mod tests {
                 .join("20261129-000000-abcd-certification.tar.gz")
         );
         assert!(cert.redacted >= 8);
-        let gz = flate2::read::GzDecoder::new(std::fs::File::open(&cert.path).unwrap());
-        let mut files = Vec::new();
-        for e in tar::Archive::new(gz).entries().unwrap() {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().display().to_string();
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut e, &mut text).unwrap();
-            assert_eq!(leaks(&text), Vec::<&str>::new(), "{name}: {text}");
-            files.push((name, text));
-        }
+        let mut files = entries(&cert.path);
         let (last, manifest) = files.pop().unwrap();
         assert_eq!(last, "20261129-000000-abcd/MANIFEST.txt");
         assert!(

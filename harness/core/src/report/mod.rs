@@ -11,7 +11,7 @@ use std::{
 
 use serde::Serialize;
 
-pub use bundle::{Certification, redact, write_bundle, write_certification_bundle};
+pub use bundle::{Certification, bundle_texts, redact, write_bundle, write_certification_bundle};
 pub use html::html;
 pub use junit::{junit_xml, sanitize};
 
