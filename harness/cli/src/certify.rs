@@ -299,21 +299,8 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
                 .filter(|n| n.schedulable)
                 .map(|n| n.name.clone())
                 .collect();
-            if let Some(unknown) = args
-                .targets
-                .iter()
-                .find(|t| !versions.nodes.iter().any(|n| &n.name == *t))
-            {
-                return Err(Error::usage(format!(
-                    "--target `{unknown}` is not a node of the cluster (nodes: {})",
-                    versions
-                        .nodes
-                        .iter()
-                        .map(|n| n.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
+            let nodes: Vec<&str> = versions.nodes.iter().map(|n| n.name.as_str()).collect();
+            known_targets(&args.targets, &nodes, "a node")?;
             let (cases, skipped) = certify::kubernetes(k.target(), &schedulable);
             let versions = serde_json::to_value(&versions)
                 .map_err(|e| Error::infra(format!("failed to encode versions: {e}")))?;
@@ -328,21 +315,12 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
         }
         Target::Mesos(m) => {
             let versions = m.versions().await?;
-            if let Some(unknown) = args
-                .targets
+            let agents: Vec<&str> = versions
+                .agents
                 .iter()
-                .find(|t| !versions.agents.iter().any(|a| &a.hostname == *t))
-            {
-                return Err(Error::usage(format!(
-                    "--target `{unknown}` is not an agent of the cluster (agents: {})",
-                    versions
-                        .agents
-                        .iter()
-                        .map(|a| a.hostname.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
+                .map(|a| a.hostname.as_str())
+                .collect();
+            known_targets(&args.targets, &agents, "an agent")?;
             let versions = serde_json::to_value(&versions)
                 .map_err(|e| Error::infra(format!("failed to encode versions: {e}")))?;
             (
@@ -369,20 +347,17 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
         test_threads: Some(1),
         ..Default::default()
     };
+    let opts = options(
+        &args,
+        &run,
+        libtest,
+        workload.as_deref(),
+        backend,
+        &endpoint,
+        &workspace,
+    );
     if args.list {
-        ordeal::run::run(
-            cases,
-            options(
-                &args,
-                &run,
-                libtest,
-                workload.as_deref(),
-                backend,
-                &endpoint,
-                &workspace,
-            ),
-        )
-        .await?;
+        ordeal::run::run(cases, opts).await?;
         for s in &skipped {
             println!("{}: skipped ({})", s.name, s.reason);
         }
@@ -405,19 +380,7 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
     for s in &skipped {
         eprintln!("[ordeal] skipped {}: {}", s.name, s.reason);
     }
-    let summary = ordeal::run::run(
-        cases,
-        options(
-            &args,
-            &run,
-            libtest,
-            workload.as_deref(),
-            backend,
-            &endpoint,
-            &workspace,
-        ),
-    )
-    .await;
+    let summary = ordeal::run::run(cases, opts).await;
     let removing = Instant::now();
     let cleanup = match &target {
         Target::Kube(k) => k
@@ -494,6 +457,17 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
     );
     cleanup?;
     Ok(summary.status)
+}
+
+/// Every `--target` must name one of `known` (`what`: "a node").
+fn known_targets(targets: &[String], known: &[&str], what: &str) -> Result<(), Error> {
+    match targets.iter().find(|t| !known.contains(&t.as_str())) {
+        Some(unknown) => Err(Error::usage(format!(
+            "--target `{unknown}` is not {what} of the cluster (known: {})",
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn options(

@@ -9,30 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{labelled, ordeal, stderr, stdout};
-
-/// The value after `key` on a line of `text` (`run:        <id>`).
-fn field(text: &str, key: &str) -> String {
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("`{key}` printed in:\n{text}"))
-}
-
-/// Runs `ordeal up <args> --keep` with its cache in `cache`; returns stdout and the run id.
-fn up_kept(args: &[&str], cache: &std::path::Path) -> (String, String) {
-    let out = ordeal()
-        .arg("up")
-        .args(args)
-        .arg("--keep")
-        .env("ORDEAL_CACHE", cache)
-        .output()
-        .unwrap();
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    let run = field(&text, "run:");
-    (text, run)
-}
+use common::{field, labelled, ordeal, stderr, stdout, up_kept};
 
 #[test]
 fn up_help_shows_how_to_use_the_kubeconfig() {

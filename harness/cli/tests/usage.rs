@@ -138,18 +138,38 @@ fn a_dead_docker_socket_is_an_infrastructure_error() {
 
 #[test]
 fn help_teaches_and_exits_zero() {
-    let out = ordeal().args(["run", "--help"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
-    for needle in [
-        "--negative-controls",
-        "--seed",
-        "Examples:",
-        "Exit codes",
-        "reports",
-    ] {
-        assert!(text.contains(needle), "run --help mentions {needle}");
-    }
+    let help = |command: &str, needles: &[&str]| {
+        let out = ordeal().args([command, "--help"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        for needle in needles {
+            assert!(
+                text.contains(needle),
+                "{command} --help mentions {needle}: {text}"
+            );
+        }
+    };
+    help(
+        "run",
+        &[
+            "--negative-controls",
+            "--seed",
+            "Examples:",
+            "Exit codes",
+            "reports",
+        ],
+    );
+    help(
+        "certify",
+        &[
+            "ordeal certify --kubeconfig ~/.kube/config --product product.toml",
+            "ordeal certify --mesos-master http://10.0.0.5:5050",
+            "namespace ordeal-certify-<run id>",
+            "--allow-disruptive",
+            "-certification.tar.gz",
+            "Exit codes",
+        ],
+    );
 }
 
 #[test]
@@ -401,4 +421,111 @@ fn replay_refuses_a_file_that_is_not_a_run_json() {
         2,
         "case `smoke::gone` of the recorded run is not in profile",
     );
+}
+
+#[test]
+fn certify_mistakes_are_one_line_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_yaml = dir.path().join("not-a-kubeconfig");
+    std::fs::write(&not_yaml, "just text\n").unwrap();
+    let template = dir.path().join("template.toml");
+    let out = ordeal()
+        .args(["certify", "--product-template"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(&template, &out.stdout).unwrap();
+    let malformed = dir.path().join("malformed.toml");
+    std::fs::write(&malformed, "[product]\nvendor = \n").unwrap();
+    let path = |p: &std::path::Path| p.display().to_string();
+    for (args, needle) in [
+        (
+            vec!["certify"],
+            "give --kubeconfig FILE or --mesos-master URL",
+        ),
+        (
+            vec!["certify", "--kubeconfig", "k", "--mesos-master", "http://m"],
+            "cannot be used with",
+        ),
+        (
+            vec!["certify", "--kubeconfig", "k", "--allow-disruptive"],
+            "--allow-disruptive needs the nodes it may break",
+        ),
+        (
+            vec!["certify", "--kubeconfig", "k", "--target", "node-2"],
+            "add --allow-disruptive",
+        ),
+        (
+            vec!["certify", "--kubeconfig", "/nonexistent/kubeconfig"],
+            "cannot read kubeconfig `/nonexistent/kubeconfig`",
+        ),
+        (
+            vec!["certify", "--kubeconfig", &path(&not_yaml)],
+            "is not a usable kubeconfig",
+        ),
+        (
+            vec!["certify", "--mesos-master", "10.0.0.5:5050"],
+            "is not a URL",
+        ),
+        (
+            vec![
+                "certify",
+                "--kubeconfig",
+                "k",
+                "--product",
+                "/nonexistent.toml",
+            ],
+            "cannot read product file",
+        ),
+        (
+            vec![
+                "certify",
+                "--kubeconfig",
+                "k",
+                "--product",
+                &path(&malformed),
+            ],
+            "malformed.toml:2` is not a product file",
+        ),
+        (
+            vec![
+                "certify",
+                "--kubeconfig",
+                "k",
+                "--product",
+                &path(&template),
+            ],
+            "product.vendor is not filled in",
+        ),
+    ] {
+        let out = ordeal().args(&args).output().unwrap();
+        assert_one_line(&out, 2, needle);
+    }
+}
+
+#[test]
+fn certify_of_a_cluster_that_does_not_answer_is_an_infrastructure_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: not-a-real-token}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n",
+    )
+    .unwrap();
+    let out = ordeal()
+        .args(["certify", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert_one_line(&out, 3, "the Kubernetes apiserver at https://127.0.0.1:1");
+    assert!(
+        !stderr(&out).contains("not-a-real-token"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ordeal()
+        .args(["certify", "--mesos-master", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_one_line(&out, 3, "cannot reach a Mesos master at http://127.0.0.1:1");
 }
