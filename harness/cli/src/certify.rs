@@ -3,6 +3,7 @@
 
 use std::{
     path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -14,7 +15,7 @@ use ordeal::{
         kubernetes::plan::containerd_reference,
     },
     images::{ImageSet, Recipes, default_recipes_dir},
-    run::{Outcome, RunOptions, RunSummary, random_seed},
+    run::{InterruptCleanup, Outcome, RunOptions, RunSummary, random_seed},
     runtime::RunId,
 };
 use ordeal_suites::certify::{self, Skipped};
@@ -206,9 +207,28 @@ struct SkippedCheck {
 }
 
 /// The cluster under certification, connected.
+#[derive(Clone)]
 enum Target {
     Kube(ExternalKube),
     Mesos(ExternalMesos),
+}
+
+impl Target {
+    /// Removes what the run made in the cluster (`name`: its namespace or framework) and waits
+    /// until it is gone; says what it did.
+    async fn remove(&self, name: &str) -> Result<String, Error> {
+        match self {
+            Target::Kube(k) => k
+                .remove_namespace(Duration::from_secs(180))
+                .await
+                .map(|()| format!("namespace {name} deleted and gone")),
+            Target::Mesos(m) => m.remove_frameworks(Duration::from_secs(60)).await.map(|n| {
+                format!(
+                    "{n} framework(s) named {name} torn down; none left, no task of theirs left"
+                )
+            }),
+        }
+    }
 }
 
 fn signed_off_by(args: &CertifyArgs) -> String {
@@ -347,7 +367,7 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
         test_threads: Some(1),
         ..Default::default()
     };
-    let opts = options(
+    let mut opts = options(
         &args,
         &run,
         libtest,
@@ -356,6 +376,17 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
         &endpoint,
         &workspace,
     );
+    // Ctrl-C or SIGTERM: the runner removes its Docker objects (none here), then this.
+    let (outside, label) = (target.clone(), name.clone());
+    opts.on_interrupt = Some(InterruptCleanup(Arc::new(move || {
+        let (target, name) = (outside.clone(), label.clone());
+        Box::pin(async move {
+            match target.remove(&name).await {
+                Ok(note) => eprintln!("[ordeal] {note}"),
+                Err(e) => eprintln!("[ordeal] {e}"),
+            }
+        })
+    })));
     if args.list {
         ordeal::run::run(cases, opts).await?;
         for s in &skipped {
@@ -369,8 +400,8 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
         Target::Kube(k) => {
             k.create_namespace(&run).await?;
             eprintln!(
-                "[ordeal] certify {run}: Kubernetes at {endpoint}, in namespace {name} (if this \
-                 run is killed: kubectl delete namespace {name})"
+                "[ordeal] certify {run}: Kubernetes at {endpoint}, in namespace {name} (removed \
+                 at the end or on Ctrl-C; if this run is SIGKILLed: kubectl delete namespace {name})"
             );
         }
         Target::Mesos(_) => eprintln!(
@@ -382,15 +413,7 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
     }
     let summary = ordeal::run::run(cases, opts).await;
     let removing = Instant::now();
-    let cleanup = match &target {
-        Target::Kube(k) => k
-            .remove_namespace(Duration::from_secs(180))
-            .await
-            .map(|()| format!("namespace {name} deleted and gone")),
-        Target::Mesos(m) => m.remove_frameworks(Duration::from_secs(60)).await.map(|n| {
-            format!("{n} framework(s) named {name} torn down; none left, no task of theirs left")
-        }),
-    };
+    let cleanup = target.remove(&name).await;
     let summary = match summary {
         Ok(Some(s)) => s,
         Ok(None) => return Ok(ExitStatus::Passed),
@@ -505,6 +528,7 @@ fn options(
         properties,
         retries: 0,
         run_id: Some(run.clone()),
+        on_interrupt: None,
     }
 }
 

@@ -526,6 +526,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
         run_id: None,
+        on_interrupt: None,
     };
     let Some(summary) = ordeal::run::run(cases, opts).await? else {
         return Ok(ExitStatus::Passed);

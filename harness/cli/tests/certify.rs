@@ -171,6 +171,62 @@ fn certify_fails(cluster: &[&str], reports: &Path, filter: &str, check: &str, wh
     assert!(results.contains("result: FAILED"), "{results}");
 }
 
+/// Starts certify, sends SIGINT once its first check has started, and returns its exit code.
+fn interrupted_certify(cluster: &[&str], reports: &Path) -> Option<i32> {
+    use std::io::{BufRead, BufReader};
+    let mut child = ordeal()
+        .arg("certify")
+        .args(cluster)
+        .arg("--report-dir")
+        .arg(reports)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        let started = line.starts_with("[ordeal] run ");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.starts_with("[ordeal] run ")),
+        "the run started: {seen:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let rest: Vec<String> = rx.try_iter().collect();
+            assert!(
+                rest.iter()
+                    .any(|l| l.contains("deleted and gone") || l.contains("torn down")),
+                "says what it removed: {rest:?}"
+            );
+            return status.code();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "certify ended after SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
@@ -238,6 +294,14 @@ fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
         namespaces_before
     );
     assert_eq!(kubectl(&["get", "pods", "-A", "-o", "name"]), pods_before);
+
+    // Ctrl-C in the middle of a check: the namespace is removed before ordeal exits 130.
+    let code = interrupted_certify(&["--kubeconfig", &kubeconfig], reports.path());
+    assert_eq!(code, Some(130), "Ctrl-C ends certify with 130");
+    assert_eq!(
+        kubectl(&["get", "namespaces", "-o", "name"]),
+        namespaces_before
+    );
 
     // Negative control: the same cluster with its kube-scheduler stopped fails, naming the check.
     docker_stop(&container(&cluster.run, "k8s-scheduler"));

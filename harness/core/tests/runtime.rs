@@ -42,6 +42,7 @@ fn selftest_options(
         properties,
         retries,
         run_id: None,
+        on_interrupt: None,
     }
 }
 

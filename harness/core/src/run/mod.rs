@@ -7,5 +7,5 @@ mod seed;
 
 pub use case::{BoxFuture, Case, CaseCtx, CaseFn};
 pub use partition::Partition;
-pub use runner::{Attempt, CaseRecord, Outcome, RunOptions, RunSummary, run};
+pub use runner::{Attempt, CaseRecord, InterruptCleanup, Outcome, RunOptions, RunSummary, run};
 pub use seed::{case_rng, parse_seed, random_seed};

@@ -11,7 +11,7 @@ use futures::FutureExt;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Serialize;
 
-use super::{Case, CaseCtx, case_rng};
+use super::{BoxFuture, Case, CaseCtx, case_rng};
 use crate::{
     Error, ExitStatus, Result,
     check::CaseError,
@@ -44,6 +44,20 @@ pub struct RunOptions {
     /// The run's id, when the caller named things after it before the run (`ordeal certify`'s
     /// namespace); a fresh one otherwise.
     pub run_id: Option<RunId>,
+    /// Awaited when the run is interrupted, after its Docker objects are removed and before the
+    /// process exits 130: removes what the run made outside Docker.
+    pub on_interrupt: Option<InterruptCleanup>,
+}
+
+/// What an interrupted run removes outside Docker (`ordeal certify`'s namespace or
+/// frameworks in a cluster ordeal did not start).
+#[derive(Clone)]
+pub struct InterruptCleanup(pub Arc<dyn Fn() -> BoxFuture<()> + Send + Sync>);
+
+impl std::fmt::Debug for InterruptCleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InterruptCleanup")
+    }
 }
 
 /// How one case ended.
@@ -219,6 +233,7 @@ pub async fn run(cases: Vec<Case>, mut opts: RunOptions) -> Result<Option<RunSum
         engine.clone(),
         run_id.clone(),
         interrupted.clone(),
+        opts.on_interrupt.clone(),
     ));
 
     let handle = tokio::runtime::Handle::current();
@@ -466,7 +481,12 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-async fn on_interrupt(engine: Engine, run: RunId, flag: Arc<std::sync::atomic::AtomicBool>) {
+async fn on_interrupt(
+    engine: Engine,
+    run: RunId,
+    flag: Arc<std::sync::atomic::AtomicBool>,
+    outside: Option<InterruptCleanup>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
@@ -507,6 +527,13 @@ async fn on_interrupt(engine: Engine, run: RunId, flag: Arc<std::sync::atomic::A
         Ok(Ok(n)) => eprintln!("[ordeal] removed {n} object(s)"),
         Ok(Err(e)) => eprintln!("[ordeal] {e} (hint: `ordeal clean`)"),
         Err(_) => eprintln!("[ordeal] cleanup timed out (hint: `ordeal clean`)"),
+    }
+    if let Some(cleanup) = outside
+        && tokio::time::timeout(Duration::from_secs(180), (cleanup.0)())
+            .await
+            .is_err()
+    {
+        eprintln!("[ordeal] removing what the run made outside Docker timed out");
     }
     std::process::exit(130);
 }
