@@ -35,8 +35,13 @@ where
 }
 
 /// The Kubernetes checks for a cluster whose schedulable nodes are `schedulable`, and the
-/// ones that cannot run on it.
-pub fn kubernetes(target: &KubeTarget, schedulable: &[String]) -> (Vec<Case>, Vec<Skipped>) {
+/// ones that cannot run on it. With `disruptive` nodes (`--allow-disruptive --target`), also
+/// the disruptive check, which cordons and drains them.
+pub fn kubernetes(
+    target: &KubeTarget,
+    schedulable: &[String],
+    disruptive: &[String],
+) -> (Vec<Case>, Vec<Skipped>) {
     let mut cases = vec![
         case(
             "certify::kubernetes::pods::pod_runs_and_its_log_is_readable",
@@ -87,6 +92,32 @@ pub fn kubernetes(target: &KubeTarget, schedulable: &[String]) -> (Vec<Case>, Ve
             checks::service_reachable(&ctx, &t, server, client).await
         },
     ));
+    if !disruptive.is_empty() {
+        let drain = "certify::kubernetes::disruptive::drained_nodes_pods_come_back_elsewhere";
+        let others = schedulable
+            .iter()
+            .filter(|n| !disruptive.contains(n))
+            .count();
+        match disruptive.iter().find(|n| !schedulable.contains(n)) {
+            Some(n) => skipped.push(Skipped {
+                name: drain.into(),
+                reason: format!("target node {n} is not schedulable: its pods cannot be drained"),
+            }),
+            None if others == 0 => skipped.push(Skipped {
+                name: drain.into(),
+                reason: "no schedulable node besides the targets to take the drained pods".into(),
+            }),
+            None => cases.push(case(
+                drain,
+                "disruptive: with the target nodes cordoned and the pods of a 2-replica Deployment that prefers them evicted, both replicas run again on other nodes within 60 s; the targets are uncordoned after",
+                (target.clone(), disruptive.to_vec()),
+                |ctx, (t, nodes)| async move {
+                    checks::drained_pods_come_back_elsewhere(&ctx, &t, &nodes, || async { Ok(()) })
+                        .await
+                },
+            )),
+        }
+    }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     (cases, skipped)
 }
@@ -167,7 +198,7 @@ mod tests {
     #[tokio::test]
     async fn one_schedulable_node_skips_the_spread_with_its_reason() {
         let t = kube_target();
-        let (cases, skipped) = kubernetes(&t, &["node-1".into()]);
+        let (cases, skipped) = kubernetes(&t, &["node-1".into()], &[]);
         assert_eq!(cases.len(), 3);
         assert_eq!(skipped.len(), 1);
         assert!(
@@ -180,7 +211,31 @@ mod tests {
             "{}",
             skipped[0].reason
         );
-        let (cases, skipped) = kubernetes(&t, &["node-1".into(), "node-2".into()]);
+        let two = ["node-1".to_owned(), "node-2".to_owned()];
+        let (cases, skipped) = kubernetes(&t, &two, &[]);
         assert_eq!((cases.len(), skipped.len()), (4, 0));
+    }
+
+    #[tokio::test]
+    async fn the_drain_runs_only_on_named_schedulable_nodes_with_somewhere_to_go() {
+        let t = kube_target();
+        let two = ["node-1".to_owned(), "node-2".to_owned()];
+        let drain = |cases: &[Case]| cases.iter().any(|c| c.name.contains("::disruptive::"));
+        let (cases, _) = kubernetes(&t, &two, &["node-2".into()]);
+        assert!(drain(&cases));
+        let (cases, skipped) = kubernetes(&t, &two, &two);
+        assert!(!drain(&cases));
+        assert!(
+            skipped[0].reason.contains("no schedulable node besides"),
+            "{skipped:?}"
+        );
+        let (cases, skipped) = kubernetes(&t, &two[..1], &["node-2".into()]);
+        assert!(!drain(&cases));
+        assert!(
+            skipped
+                .iter()
+                .any(|s| s.reason.contains("node-2 is not schedulable")),
+            "{skipped:?}"
+        );
     }
 }

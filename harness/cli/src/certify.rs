@@ -29,13 +29,16 @@ Examples:
   ordeal certify --mesos-master http://10.0.0.5:5050 --product product.toml
   ordeal certify --kubeconfig admin.conf pod_is_scheduled    only checks whose name has it
   ordeal certify --kubeconfig admin.conf --list              the checks it would run
+  ordeal certify --kubeconfig admin.conf --allow-disruptive --target node-2   also drain node-2
 
 What it does to the cluster: Kubernetes, it creates the namespace ordeal-certify-<run id>,
 runs pods, a Deployment and a Service there, then deletes the namespace and waits until it
 is gone; Mesos, it subscribes frameworks named (and in the role) ordeal-certify-<run id>,
 runs short command tasks, then tears every one of them down and waits until the master has
-no task of theirs. Nothing else is changed; no node is touched. Disruptive checks (a node
-killed, say) only ever run with --allow-disruptive and the nodes named by --target.
+no task of theirs. Nothing else is changed; no node is touched. Disruptive checks only ever
+run with --allow-disruptive and the nodes named by --target: for Kubernetes, the targets are
+cordoned and the check's own pods evicted from them (a drain), then uncordoned; Mesos has
+none yet.
 
 Pods use an image that must already be on the nodes (imagePullPolicy: Never) and have
 /bin/sh, echo, sleep, timeout and nc (busybox has them): by default ordeal's `workload`
@@ -321,7 +324,7 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
                 .collect();
             let nodes: Vec<&str> = versions.nodes.iter().map(|n| n.name.as_str()).collect();
             known_targets(&args.targets, &nodes, "a node")?;
-            let (cases, skipped) = certify::kubernetes(k.target(), &schedulable);
+            let (cases, skipped) = certify::kubernetes(k.target(), &schedulable, &args.targets);
             let versions = serde_json::to_value(&versions)
                 .map_err(|e| Error::infra(format!("failed to encode versions: {e}")))?;
             (
@@ -353,10 +356,9 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
             )
         }
     };
-    if args.allow_disruptive {
+    if args.allow_disruptive && backend == "mesos" {
         eprintln!(
-            "[ordeal] note: no disruptive check is implemented for {backend} yet; targets {} \
-             recorded, left untouched",
+            "[ordeal] note: no disruptive Mesos check yet; agents {} recorded, left untouched",
             args.targets.join(", ")
         );
     }

@@ -303,7 +303,55 @@ fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
         namespaces_before
     );
 
-    // Negative control: the same cluster with its kube-scheduler stopped fails, naming the check.
+    // Disruptive: only on named nodes; node-2 drained of the check's pods, uncordoned after.
+    let out = certify(
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "--allow-disruptive",
+            "--target",
+            "node-9",
+        ],
+        reports.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("--target `node-9` is not a node of the cluster (known: node-1, node-2)")
+    );
+    let drain = "certify::kubernetes::disruptive::drained_nodes_pods_come_back_elsewhere";
+    let out = certify(
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "--allow-disruptive",
+            "--target",
+            "node-2",
+            "drained",
+        ],
+        reports.path(),
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(file(&bundle_files(&text), "RESULTS.txt").contains(&format!("PASSED  {drain} (")));
+    assert_eq!(
+        kubectl(&[
+            "get",
+            "node",
+            "node-2",
+            "-o",
+            "jsonpath={.spec.unschedulable}"
+        ]),
+        Vec::<String>::new(),
+        "node-2 uncordoned after the drain"
+    );
+    assert_eq!(
+        kubectl(&["get", "namespaces", "-o", "name"]),
+        namespaces_before
+    );
+
+    // Negative control: the same cluster with its kube-scheduler stopped fails, naming the check
+    // (the drain's own is `kubernetes::nodes::drained_nodes_pods_come_back_elsewhere`'s).
     docker_stop(&container(&cluster.run, "k8s-scheduler"));
     certify_fails(
         &["--kubeconfig", &kubeconfig],

@@ -47,6 +47,12 @@ pub fn cases() -> Vec<Case> {
             service_reachable,
         )
         .control("kube-proxy is not started on any node"),
+        Case::new(
+            "kubernetes::nodes::drained_nodes_pods_come_back_elsewhere",
+            "with node-2 cordoned and the pods of a 2-replica Deployment that prefers it evicted, both replicas run again on node-1 within 60 s (the drain `ordeal certify --allow-disruptive` does)",
+            drained_node,
+        )
+        .control("kube-controller-manager is stopped once the replicas run, so nothing recreates them"),
     ]
     .into_iter()
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)))
@@ -151,4 +157,25 @@ async fn service_reachable(ctx: CaseCtx) -> Result<(), CaseError> {
         ctx.fault_injected("kube-proxy not started", "all nodes");
     }
     checks::service_reachable(&ctx, &cluster.target(), Some("node-2"), Some("node-1")).await
+}
+
+async fn drained_node(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
+    let negative = ctx.negative_control();
+    checks::drained_pods_come_back_elsewhere(
+        &ctx,
+        &cluster.target(),
+        &["node-2".to_owned()],
+        || async {
+            if negative {
+                cluster
+                    .controller_manager
+                    .stop(Duration::from_secs(1))
+                    .await?;
+                ctx.fault_injected("stop", "kube-controller-manager");
+            }
+            Ok(())
+        },
+    )
+    .await
 }

@@ -226,3 +226,123 @@ pub async fn service_reachable(
     ctx.check_passed(&format!("token received through the ClusterIP ({placed})"));
     Ok(())
 }
+
+/// Disruptive (`ordeal certify` runs it only with `--allow-disruptive --target NODE...`): with
+/// `targets` cordoned and the pods of a 2-replica Deployment that prefers them evicted from them
+/// (a drain of the check's own pods), both replicas are Running again on other nodes within
+/// 60 s. `before_drain` runs once the replicas run on the targets (a negative control breaks
+/// the cluster there). The targets are uncordoned at the end, whatever happened.
+pub async fn drained_pods_come_back_elsewhere<F, Fut>(
+    ctx: &CaseCtx,
+    t: &KubeTarget,
+    targets: &[String],
+    before_drain: F,
+) -> Result<(), CaseError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), CaseError>>,
+{
+    let result = drain(ctx, t, targets, before_drain).await;
+    let mut healed = Ok(());
+    for node in targets {
+        match t.cordon(node, false).await {
+            Ok(()) => ctx.fault_healed("cordon", node),
+            Err(e) => healed = Err(CaseError::from(e)),
+        }
+    }
+    result.and(healed)
+}
+
+async fn drain<F, Fut>(
+    ctx: &CaseCtx,
+    t: &KubeTarget,
+    targets: &[String],
+    before_drain: F,
+) -> Result<(), CaseError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), CaseError>>,
+{
+    let mut spec = pod_spec(t, "exec sleep 3600", None);
+    spec["affinity"] = json!({"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+        "weight": 100,
+        "preference": {"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": targets},
+        ]},
+    }]}});
+    t.apply(json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "drain"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "drain"}},
+            "template": {"metadata": {"labels": {"app": "drain"}}, "spec": spec},
+        },
+    }))
+    .await?;
+    // Where the live replicas run: (pod, node) of each Running pod not being deleted.
+    let placed = || async {
+        let pods = t.pods("app=drain").await?;
+        Ok::<_, ordeal::Error>(
+            pods.iter()
+                .filter(|p| pod_phase(p) == Some("Running"))
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .map(|p| {
+                    (
+                        p.metadata.name.clone().unwrap_or_default(),
+                        pod_node(p).unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let on_targets =
+        |pods: &[(String, String)]| pods.iter().filter(|(_, n)| targets.contains(n)).count();
+    let before = eventually(
+        "the Deployment's 2 replicas to be Running",
+        Duration::from_secs(60),
+        POLL,
+        || async {
+            let pods = placed().await?;
+            Ok(if pods.len() == 2 {
+                Observed::Holds(pods)
+            } else {
+                Observed::Not(format!("Running: {pods:?}"))
+            })
+        },
+    )
+    .await?;
+    if on_targets(&before) != 2 {
+        return Err(CaseError::infra(format!(
+            "precondition not met: the replicas run on {before:?}, not all on the targets \
+             {targets:?} their affinity prefers (no room there?)"
+        )));
+    }
+    before_drain().await?;
+    for node in targets {
+        t.cordon(node, true).await?;
+        ctx.fault_injected("cordon", node);
+    }
+    for (pod, node) in &before {
+        t.evict(pod).await?;
+        ctx.fault_injected("evict", &format!("{pod} from {node}"));
+    }
+    let after = eventually(
+        "both replicas Running again, on nodes other than the drained ones",
+        Duration::from_secs(60),
+        POLL,
+        || async {
+            let pods = placed().await?;
+            let fresh = pods.iter().all(|p| !before.contains(p));
+            Ok(if pods.len() == 2 && on_targets(&pods) == 0 && fresh {
+                Observed::Holds(pods)
+            } else {
+                Observed::Not(format!("{pods:?}"))
+            })
+        },
+    )
+    .await?;
+    ctx.check_passed(&format!("replicas rescheduled after the drain: {after:?}"));
+    Ok(())
+}

@@ -11,7 +11,7 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Client,
-    api::{ListParams, LogParams, PostParams},
+    api::{EvictParams, ListParams, LogParams, Patch, PatchParams, PostParams},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -171,6 +171,34 @@ impl KubeTarget {
             .filter(|n| node_schedulable(n))
             .map(|n| node_name(n).to_owned())
             .collect())
+    }
+
+    /// Marks `node` unschedulable (`cordoned`) or schedulable again, as `kubectl cordon` and
+    /// `uncordon` do. Disruptive: only for nodes the user named.
+    pub async fn cordon(&self, node: &str, cordoned: bool) -> Result<()> {
+        let nodes: Api<Node> = Api::all(self.client());
+        nodes
+            .patch(
+                node,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"unschedulable": cordoned}})),
+            )
+            .await
+            .map_err(|e| {
+                let verb = if cordoned { "cordon" } else { "uncordon" };
+                api_err(&format!("{verb} node `{node}`"), e)
+            })?;
+        Ok(())
+    }
+
+    /// Evicts pod `name` of the namespace through the Eviction API (which honours
+    /// PodDisruptionBudgets), as a drain does.
+    pub async fn evict(&self, name: &str) -> Result<()> {
+        let pods: Api<Pod> = Api::namespaced(self.client(), &self.namespace);
+        pods.evict(name, &EvictParams::default())
+            .await
+            .map_err(|e| api_err(&format!("evict pod `{name}`"), e))?;
+        Ok(())
     }
 
     /// The ClusterIP of Service `name`.
