@@ -748,6 +748,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_target_follows_a_standby_to_the_leader() {
+        let master =
+            r#"{"type":"GET_MASTER","get_master":{"master_info":{"id":"m2","port":5050}}}"#;
+        let (leader, _l) = fake_master(vec![ok_json(master)]).await;
+        let location = leader.trim_start_matches("http:");
+        let (standby, _s) = fake_master(vec![format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}/api/v1\r\nContent-Length: 0\r\n\r\n"
+        )])
+        .await;
+        let found = super::super::MesosTarget::leader_of(&standby)
+            .await
+            .unwrap();
+        assert_eq!(found, leader);
+        // A standby whose leader does not answer (a cluster-internal address) says so.
+        let (standby, _s) = fake_master(vec![
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: //127.0.0.1:1/api/v1\r\nContent-Length: 0\r\n\r\n".into(),
+        ])
+        .await;
+        let err = super::super::MesosTarget::leader_of(&standby)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is a standby master and the leader it names does not answer"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn an_error_status_keeps_the_body() {
         let (base, _server) = fake_master(vec![
             "HTTP/1.1 400 Bad Request\r\nContent-Length: 17\r\n\r\nFailed to validate".into(),
