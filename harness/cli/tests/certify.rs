@@ -425,3 +425,36 @@ fn certify_a_kept_mesos_cluster_then_fail_it_with_its_agents_stopped() {
 
     cluster.down();
 }
+
+#[test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+fn certify_given_a_standby_master_follows_its_redirect_to_the_leader() {
+    let reports = tempfile::tempdir().unwrap();
+    let cluster = Kept::up(&["mesos", "--masters", "3", "--agents", "1"]);
+    let leader = field(&cluster.text, "leader:");
+    let standby = cluster
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("master:"))
+        .map(str::trim)
+        .find(|m| *m != leader)
+        .expect("a standby master printed")
+        .to_owned();
+    let out = certify(
+        &["--mesos-master", &standby, "invalid_task"],
+        reports.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let says = stderr(&out);
+    let line = says
+        .lines()
+        .find(|l| l.contains(": Mesos, leading master "))
+        .unwrap_or_else(|| panic!("the leader named: {says}"));
+    assert!(!line.contains(&standby), "{line}");
+    let results = file(&bundle_files(&stdout(&out)), "RESULTS.txt").to_owned();
+    assert!(
+        results.contains("result: PASSED (partial selection)"),
+        "{results}"
+    );
+    cluster.down();
+}
