@@ -33,6 +33,29 @@ fn pod_spec(t: &KubeTarget, script: &str, node: Option<&str>) -> Value {
     })
 }
 
+/// Holds with `value` when `ok`; else not, with what `seen` says of it.
+fn observe<T>(ok: bool, value: T, seen: impl FnOnce(&T) -> String) -> Observed<T> {
+    if ok {
+        Observed::Holds(value)
+    } else {
+        Observed::Not(seen(&value))
+    }
+}
+
+/// A Deployment `name` of `replicas` pods (label `app=<name>`) with pod spec `spec`.
+fn deployment(name: &str, replicas: u32, spec: Value) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": spec},
+        },
+    })
+}
+
 /// A pod of the workload image reaches Running and its log, read through the API, shows the
 /// token it printed.
 pub async fn pod_runs(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
@@ -67,11 +90,9 @@ pub async fn pod_runs(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
         POLL,
         || async {
             let log = t.logs("hello").await.unwrap_or_default();
-            Ok(if log.contains(&token) {
-                Observed::Holds(())
-            } else {
-                Observed::Not(format!("log {log:?}"))
-            })
+            Ok(observe(log.contains(&token), (), |()| {
+                format!("log {log:?}")
+            }))
         },
     )
     .await?;
@@ -81,20 +102,8 @@ pub async fn pod_runs(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
 
 /// A 4-replica Deployment runs all its replicas, spread over at least 2 nodes.
 pub async fn deployment_spreads(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
-    t.apply(json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 4,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": pod_spec(t, "exec sleep 3600", None),
-            },
-        },
-    }))
-    .await?;
+    t.apply(deployment("web", 4, pod_spec(t, "exec sleep 3600", None)))
+        .await?;
     let per_node = eventually(
         "4 web replicas Running on at least 2 nodes",
         Duration::from_secs(60),
@@ -108,11 +117,11 @@ pub async fn deployment_spreads(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), Cas
                     .or_default() += 1;
             }
             let running: usize = per_node.values().sum();
-            Ok(if running == 4 && per_node.len() >= 2 {
-                Observed::Holds(per_node)
-            } else {
-                Observed::Not(format!("{running} Running, per node {per_node:?}"))
-            })
+            Ok(observe(
+                running == 4 && per_node.len() >= 2,
+                per_node,
+                |m| format!("{running} Running, per node {m:?}"),
+            ))
         },
     )
     .await?;
@@ -203,11 +212,9 @@ pub async fn service_reachable(
                     )
                 })
                 .collect();
-            Ok(if running.len() == 2 {
-                Observed::Holds(running.join(", "))
-            } else {
-                Observed::Not(format!("Running: {running:?}"))
-            })
+            Ok(observe(running.len() == 2, running.join(", "), |_| {
+                format!("Running: {running:?}")
+            }))
         },
     )
     .await?;
@@ -215,12 +222,10 @@ pub async fn service_reachable(
     let what = format!("the client to receive the token through service echo ({cluster_ip}:80)");
     eventually(&what, Duration::from_secs(30), POLL, || async {
         let log = t.logs("client").await.unwrap_or_default();
-        Ok(if log.contains(&token) {
-            Observed::Holds(())
-        } else {
-            let last = log.lines().last().unwrap_or("(no output yet)").to_owned();
-            Observed::Not(format!("client's last line: {last:?}"))
-        })
+        Ok(observe(log.contains(&token), (), |()| {
+            let last = log.lines().last().unwrap_or("(no output yet)");
+            format!("client's last line: {last:?}")
+        }))
     })
     .await?;
     ctx.check_passed(&format!("token received through the ClusterIP ({placed})"));
@@ -242,7 +247,8 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<(), CaseError>>,
 {
-    let result = drain(ctx, t, targets, before_drain).await;
+    // The future is lazy: nothing of `before_drain` runs until the drain awaits it.
+    let result = drain(ctx, t, targets, before_drain()).await;
     let mut healed = Ok(());
     for node in targets {
         match t.cordon(node, false).await {
@@ -253,16 +259,12 @@ where
     result.and(healed)
 }
 
-async fn drain<F, Fut>(
+async fn drain(
     ctx: &CaseCtx,
     t: &KubeTarget,
     targets: &[String],
-    before_drain: F,
-) -> Result<(), CaseError>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<(), CaseError>>,
-{
+    before_drain: impl Future<Output = Result<(), CaseError>>,
+) -> Result<(), CaseError> {
     let mut spec = pod_spec(t, "exec sleep 3600", None);
     spec["affinity"] = json!({"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
         "weight": 100,
@@ -270,17 +272,7 @@ where
             {"key": "kubernetes.io/hostname", "operator": "In", "values": targets},
         ]},
     }]}});
-    t.apply(json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "drain"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "drain"}},
-            "template": {"metadata": {"labels": {"app": "drain"}}, "spec": spec},
-        },
-    }))
-    .await?;
+    t.apply(deployment("drain", 2, spec)).await?;
     // Where the live replicas run: (pod, node) of each Running pod not being deleted.
     let placed = || async {
         let pods = t.pods("app=drain").await?;
@@ -305,11 +297,9 @@ where
         POLL,
         || async {
             let pods = placed().await?;
-            Ok(if pods.len() == 2 {
-                Observed::Holds(pods)
-            } else {
-                Observed::Not(format!("Running: {pods:?}"))
-            })
+            Ok(observe(pods.len() == 2, pods, |p| {
+                format!("Running: {p:?}")
+            }))
         },
     )
     .await?;
@@ -319,7 +309,7 @@ where
              {targets:?} their affinity prefers (no room there?)"
         )));
     }
-    before_drain().await?;
+    before_drain.await?;
     for node in targets {
         t.cordon(node, true).await?;
         ctx.fault_injected("cordon", node);
@@ -335,11 +325,11 @@ where
         || async {
             let pods = placed().await?;
             let fresh = pods.iter().all(|p| !before.contains(p));
-            Ok(if pods.len() == 2 && on_targets(&pods) == 0 && fresh {
-                Observed::Holds(pods)
-            } else {
-                Observed::Not(format!("{pods:?}"))
-            })
+            Ok(observe(
+                pods.len() == 2 && on_targets(&pods) == 0 && fresh,
+                pods,
+                |p| format!("{p:?}"),
+            ))
         },
     )
     .await?;
