@@ -42,6 +42,17 @@ pub enum Fault {
         /// Added delay in milliseconds.
         delay_ms: u64,
     },
+    /// Limit the rate of the target's outgoing traffic (token bucket, `tc qdisc tbf`).
+    Bandwidth {
+        /// Bits per second (scenario files: `rate = "1mbit"`).
+        bits_per_sec: u64,
+    },
+    /// SIGKILL every process of this name in the target (not the container's main process)
+    /// and keep it dead until the heal.
+    KillProcess {
+        /// The process name as the kernel keeps it (`comm`, at most 15 characters).
+        process: String,
+    },
 }
 
 impl Fault {
@@ -56,6 +67,8 @@ impl Fault {
             Self::PartitionOneWay { .. } => "partition-one-way",
             Self::Loss { .. } => "loss",
             Self::Latency { .. } => "latency",
+            Self::Bandwidth { .. } => "bandwidth",
+            Self::KillProcess { .. } => "kill-process",
         }
     }
 }
@@ -70,6 +83,8 @@ pub const KINDS: &[&str] = &[
     "partition-one-way",
     "loss",
     "latency",
+    "bandwidth",
+    "kill-process",
 ];
 
 /// One timed fault.
@@ -122,6 +137,10 @@ struct RawFault {
     delay: Option<toml::Spanned<String>>,
     #[serde(default)]
     to: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    rate: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    process: Option<toml::Spanned<String>>,
 }
 
 /// Parses `10s`, `1m30s`, `500ms`, `2h` (whole numbers with units ms, s, m, h).
@@ -152,6 +171,58 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         rest = &rest[unit_len..];
     }
     Some(total)
+}
+
+/// Parses a rate in bits per second the way `tc` writes it: a whole number with the unit
+/// `bit`, `kbit`, `mbit` or `gbit` (powers of 1000): `512kbit`, `1mbit`, `10mbit`.
+pub fn parse_rate(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit())?;
+    if digits == 0 {
+        return None;
+    }
+    let n: u64 = text[..digits].parse().ok()?;
+    let unit: u64 = match &text[digits..] {
+        "bit" => 1,
+        "kbit" => 1_000,
+        "mbit" => 1_000_000,
+        "gbit" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+/// Writes a rate the way [`parse_rate`] (and `tc`) reads it, in the largest exact unit.
+pub fn format_rate(bits_per_sec: u64) -> String {
+    for (unit, size) in [
+        ("gbit", 1_000_000_000),
+        ("mbit", 1_000_000),
+        ("kbit", 1_000),
+    ] {
+        if bits_per_sec >= size && bits_per_sec.is_multiple_of(size) {
+            return format!("{}{unit}", bits_per_sec / size);
+        }
+    }
+    format!("{bits_per_sec}bit")
+}
+
+/// The longest process name the kernel keeps (`TASK_COMM_LEN` - 1): what `pgrep -x` matches.
+pub const PROCESS_NAME_MAX: usize = 15;
+
+/// Why `name` cannot name a process to kill, if it cannot.
+pub fn check_process_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() || name.contains(['/', ' ', '\'']) || name.chars().any(char::is_control) {
+        return Err(format!(
+            "`{name}` is not a process name (the name as `ps -o comm` shows it, e.g. mesos-agent)"
+        ));
+    }
+    if name.chars().count() > PROCESS_NAME_MAX {
+        let short: String = name.chars().take(PROCESS_NAME_MAX).collect();
+        return Err(format!(
+            "`{name}` is longer than {PROCESS_NAME_MAX} characters, the kernel's limit for process names: write `{short}`"
+        ));
+    }
+    Ok(())
 }
 
 /// Writes a duration the way [`parse_duration`] reads it.
@@ -305,6 +376,32 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Schedule> {
                     delay_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
                 }
             }
+            "bandwidth" => {
+                need("rate", f.rate.is_some())?;
+                let r = f.rate.as_ref().expect("checked");
+                let bits_per_sec = parse_rate(r.get_ref()).ok_or_else(|| {
+                    bad(
+                        "rate",
+                        r.span(),
+                        format!(
+                            "`{}` is not a rate (examples: 512kbit, 1mbit, 10mbit)",
+                            r.get_ref()
+                        ),
+                    )
+                })?;
+                if bits_per_sec == 0 {
+                    return Err(bad("rate", r.span(), "must be more than 0".into()));
+                }
+                Fault::Bandwidth { bits_per_sec }
+            }
+            "kill-process" => {
+                need("process", f.process.is_some())?;
+                let p = f.process.as_ref().expect("checked");
+                check_process_name(p.get_ref()).map_err(|why| bad("process", p.span(), why))?;
+                Fault::KillProcess {
+                    process: p.get_ref().clone(),
+                }
+            }
             other => {
                 return Err(bad(
                     "kind",
@@ -328,6 +425,16 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Schedule> {
                 "to",
                 f.to.as_ref().map(toml::Spanned::span),
                 matches!(fault, Fault::PartitionOneWay { .. }),
+            ),
+            (
+                "rate",
+                f.rate.as_ref().map(toml::Spanned::span),
+                matches!(fault, Fault::Bandwidth { .. }),
+            ),
+            (
+                "process",
+                f.process.as_ref().map(toml::Spanned::span),
+                matches!(fault, Fault::KillProcess { .. }),
             ),
         ];
         for (field, span, allowed) in extra {
@@ -374,7 +481,9 @@ pub struct GenSpec {
     pub gap: (Duration, Duration),
     /// How long each fault holds: uniform in this range.
     pub hold: (Duration, Duration),
-    /// Fault kinds with weights.
+    /// Fault kinds with weights. Any kind but `partition-one-way` and `kill-process` (which
+    /// need a second target or a process name). The default mix leaves out `bandwidth` so
+    /// that a seed gives the schedule it gave before that kind existed.
     pub mix: Vec<(&'static str, u32)>,
     /// Target selectors to pick from.
     pub targets: Vec<String>,
@@ -415,10 +524,10 @@ pub fn generate(seed: u64, spec: &GenSpec) -> Result<Schedule> {
     if let Some((k, _)) = spec
         .mix
         .iter()
-        .find(|(k, _)| !KINDS.contains(k) || *k == "partition-one-way")
+        .find(|(k, _)| !KINDS.contains(k) || matches!(*k, "partition-one-way" | "kill-process"))
     {
         return Err(Error::usage(format!(
-            "cannot generate fault kind `{k}` (generated kinds: kill, stop, restart, pause, isolate, loss, latency)"
+            "cannot generate fault kind `{k}` (generated kinds: kill, stop, restart, pause, isolate, loss, latency, bandwidth)"
         )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -447,6 +556,9 @@ pub fn generate(seed: u64, spec: &GenSpec) -> Result<Schedule> {
             "isolate" => Fault::Isolate,
             "loss" => Fault::Loss {
                 probability: f64::from(rng.random_range(10u32..=50)) / 100.0,
+            },
+            "bandwidth" => Fault::Bandwidth {
+                bits_per_sec: [256_000, 1_000_000, 10_000_000][rng.random_range(0..3usize)],
             },
             _ => Fault::Latency {
                 delay_ms: rng.random_range(50u64..=300),
@@ -509,6 +621,12 @@ impl Schedule {
                 }
                 Fault::PartitionOneWay { to } => {
                     let _ = writeln!(out, "to = {to:?}");
+                }
+                Fault::Bandwidth { bits_per_sec } => {
+                    let _ = writeln!(out, "rate = \"{}\"", format_rate(*bits_per_sec));
+                }
+                Fault::KillProcess { process } => {
+                    let _ = writeln!(out, "process = {process:?}");
                 }
                 Fault::Kill | Fault::Stop | Fault::Restart | Fault::Pause | Fault::Isolate => {}
             }
@@ -616,6 +734,102 @@ duration = "30s"
     }
 
     #[test]
+    fn rates_parse_and_format_like_tc() {
+        assert_eq!(parse_rate("1mbit"), Some(1_000_000));
+        assert_eq!(parse_rate("512kbit"), Some(512_000));
+        assert_eq!(parse_rate("3gbit"), Some(3_000_000_000));
+        assert_eq!(parse_rate("800bit"), Some(800));
+        for bad in [
+            "", "1", "mbit", "1.5mbit", "1 mbit", "1Mbit", "1mbps", "-1kbit",
+        ] {
+            assert_eq!(parse_rate(bad), None, "{bad:?}");
+        }
+        for bits in [800, 512_000, 1_000_000, 1_500_000, 2_000_000_000] {
+            assert_eq!(parse_rate(&format_rate(bits)), Some(bits));
+        }
+        assert_eq!(format_rate(1_500_000), "1500kbit");
+    }
+
+    #[test]
+    fn bandwidth_and_kill_process_parse_and_round_trip() {
+        let text = r#"
+name = "slow link, then the agent process dies"
+
+[[fault]]
+at = "5s"
+kind = "bandwidth"
+target = "agent:1"
+rate = "1mbit"
+duration = "20s"
+
+[[fault]]
+at = "30s"
+kind = "kill-process"
+target = "agent:2"
+process = "mesos-agent"
+duration = "10s"
+"#;
+        let s = parse_scenario(Path::new("x.toml"), text).unwrap();
+        assert_eq!(
+            s.entries[0].fault,
+            Fault::Bandwidth {
+                bits_per_sec: 1_000_000
+            }
+        );
+        assert_eq!(
+            s.entries[1].fault,
+            Fault::KillProcess {
+                process: "mesos-agent".into()
+            }
+        );
+        let again = parse_scenario(Path::new("y.toml"), &s.to_toml()).unwrap();
+        assert_eq!(again.entries, s.entries, "to_toml round-trips");
+        let long = text.replace("mesos-agent", "kube-controller-manager");
+        let err = parse_scenario(Path::new("z.toml"), &long)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fault[1].process:"), "{err}");
+        assert!(err.contains("write `kube-controller`"), "{err}");
+    }
+
+    #[test]
+    fn the_default_mix_still_gives_the_schedules_seeds_gave_before_bandwidth() {
+        let spec = GenSpec {
+            length: Duration::from_secs(180),
+            ..GenSpec::default()
+        };
+        // `ordeal schedule generate --seed 42 --length 3m` before the `bandwidth` kind existed.
+        let kinds: Vec<(u64, &str)> = generate(42, &spec)
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| (e.at_ms / 1000, e.fault.kind()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [(47, "pause"), (92, "loss"), (118, "loss"), (158, "pause")]
+        );
+        let spec = GenSpec {
+            mix: vec![("bandwidth", 1)],
+            ..GenSpec::default()
+        };
+        let s = generate(42, &spec).unwrap();
+        assert!(
+            s.entries
+                .iter()
+                .all(|e| matches!(e.fault, Fault::Bandwidth { bits_per_sec } if bits_per_sec > 0))
+        );
+        let spec = GenSpec {
+            mix: vec![("kill-process", 1)],
+            ..GenSpec::default()
+        };
+        assert!(
+            generate(1, &spec).is_err(),
+            "needs a process name per target"
+        );
+    }
+
+    #[test]
     fn generation_rejects_empty_mixes_and_unknown_kinds() {
         let spec = GenSpec {
             mix: vec![("kill", 0)],
@@ -672,7 +886,7 @@ mod corpus {
             );
             n += 1;
         }
-        assert!(n >= 12, "the corpus has {n} files");
+        assert!(n >= 15, "the corpus has {n} files");
     }
 
     #[test]
