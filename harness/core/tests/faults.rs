@@ -1,9 +1,10 @@
-//! Network faults against real containers: the effect is observed from another container, it
-//! is gone after heal, and a heal removes only its own fault's rules.
+//! Network and process faults against real containers: the effect is observed from another
+//! container, it is gone after heal, and a heal removes only its own fault's rules.
 
 use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
 use ordeal::{
+    Error,
     fault::{Direction, NetFaults},
     images::{Recipes, default_recipes_dir},
     runtime::{Container, ContainerSpec, Engine, Network, NetworkSpec, RunId, cleanup},
@@ -16,9 +17,19 @@ struct Lab {
     nodes: Vec<(Arc<Container>, Ipv4Addr)>,
 }
 
+/// A node's default script: serve its name (`/www/id`) over HTTP on port 8080.
+fn serve(name: &str) -> String {
+    format!("mkdir -p /www && echo {name} > /www/id && exec httpd -f -p 8080 -h /www")
+}
+
 impl Lab {
     /// `n` workload containers serving their name over HTTP on one internal network.
     async fn new(n: usize) -> Self {
+        Self::with(n, serve).await
+    }
+
+    /// `n` workload containers running `script(name)` on one internal network.
+    async fn with(n: usize, script: impl Fn(&str) -> String) -> Self {
         let engine = Engine::connect().await.unwrap();
         let run = RunId::generate();
         let recipes = Recipes::load(&default_recipes_dir()).unwrap();
@@ -38,9 +49,7 @@ impl Lab {
             let name = format!("n{i}");
             let c = ContainerSpec::new(&name, &workload, "workload")
                 .network(&net.name)
-                .shell(format!(
-                    "mkdir -p /www && echo {name} > /www/id && exec httpd -f -p 8080 -h /www"
-                ))
+                .shell(script(&name))
                 .start(&engine, &run)
                 .await
                 .unwrap();
@@ -58,7 +67,12 @@ impl Lab {
 
     /// Whether node `from` gets node `to`'s id over HTTP within 2 s.
     async fn reaches(&self, from: usize, to: usize) -> bool {
-        let url = format!("http://{}:8080/id", self.nodes[to].1);
+        self.reaches_port(from, to, 8080).await
+    }
+
+    /// Whether node `from` gets node `to`'s id over HTTP on `port` within 2 s.
+    async fn reaches_port(&self, from: usize, to: usize, port: u16) -> bool {
+        let url = format!("http://{}:{port}/id", self.nodes[to].1);
         let out = self.nodes[from]
             .0
             .exec(["timeout", "2", "wget", "-q", "-O", "-", url.as_str()])
@@ -261,5 +275,192 @@ async fn latency_adds_the_requested_delay_within_20_percent_and_heals() {
         "healed: {after:.1} ms vs {before:.1} ms before"
     );
     assert_eq!(lab.faults.count_rules(&target, &f).await.unwrap(), 0);
+    lab.done().await;
+}
+
+/// Whether the SYN of a connection attempt from `from` arrives at `to`: `from` starts one (in
+/// the background, for 3 s) and `to` is polled for a half-open connection (SYN_RECV) from it,
+/// which it holds while its answers do not get back.
+async fn syn_arrives(lab: &Lab, from: usize, to: usize) -> bool {
+    let url = format!("http://{}:8080/id", lab.nodes[to].1);
+    lab.nodes[from]
+        .0
+        .sh(&format!(
+            "timeout 3 wget -q -O /dev/null {url} >/dev/null 2>&1 &"
+        ))
+        .await
+        .unwrap();
+    let peer = format!("{}:", lab.nodes[from].1);
+    for _ in 0..10 {
+        let out = lab.nodes[to].0.sh("netstat -tn").await.unwrap();
+        if out
+            .stdout
+            .lines()
+            .any(|l| l.contains("SYN_RECV") && l.contains(&peer))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_one_way_partition_drops_one_direction_only() {
+    let lab = Lab::new(2).await;
+    assert!(lab.eventually_reaches(0, 1).await && lab.eventually_reaches(1, 0).await);
+    let a = lab.nodes[0].0.clone();
+    // A -> B dropped, B -> A allowed.
+    let mut f = lab
+        .faults
+        .drop_between(&a, &[lab.nodes[1].1], Direction::Outbound)
+        .await
+        .unwrap();
+    assert!(!lab.reaches(0, 1).await, "A's requests never reach B");
+    assert!(!syn_arrives(&lab, 0, 1).await, "B never sees A's SYN");
+    assert!(
+        !lab.reaches(1, 0).await,
+        "B's request fails too: A's answer is dropped"
+    );
+    assert!(
+        syn_arrives(&lab, 1, 0).await,
+        "but B's packets do arrive at A: A holds B's connection half-open"
+    );
+    lab.faults.heal(&mut f).await.unwrap();
+    assert!(lab.eventually_reaches(0, 1).await && lab.eventually_reaches(1, 0).await);
+    assert_eq!(lab.faults.count_rules(&a, &f).await.unwrap(), 0);
+    lab.done().await;
+}
+
+/// Every ordered pair `(from, to)` of `pairs`, checked concurrently: whether `from` reaches `to`.
+async fn reach_all(lab: &Lab, pairs: &[(usize, usize)]) -> Vec<bool> {
+    futures::future::join_all(pairs.iter().map(|(a, b)| lab.reaches(*a, *b))).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_majority_minority_split_cuts_two_from_three() {
+    let lab = Lab::new(5).await;
+    let all: Vec<(usize, usize)> = (0..5)
+        .flat_map(|a| (0..5).filter(move |b| *b != a).map(move |b| (a, b)))
+        .collect();
+    assert!(lab.eventually_reaches(0, 4).await);
+    assert!(reach_all(&lab, &all).await.iter().all(|r| *r), "baseline");
+    let mut f = lab.faults.partition_halves(&lab.nodes).await.unwrap();
+    let side = |n: usize| n < 2;
+    let got = reach_all(&lab, &all).await;
+    for ((a, b), r) in all.iter().zip(&got) {
+        assert_eq!(
+            *r,
+            side(*a) == side(*b),
+            "n{a} -> n{b}: minority {{n0, n1}}, majority {{n2, n3, n4}}"
+        );
+    }
+    lab.faults.heal(&mut f).await.unwrap();
+    assert!(lab.eventually_reaches(0, 4).await);
+    assert!(reach_all(&lab, &all).await.iter().all(|r| *r), "healed");
+    lab.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_bridge_node_sees_both_halves_which_do_not_see_each_other() {
+    let lab = Lab::new(5).await;
+    let all: Vec<(usize, usize)> = (0..5)
+        .flat_map(|a| (0..5).filter(move |b| *b != a).map(move |b| (a, b)))
+        .collect();
+    assert!(lab.eventually_reaches(0, 4).await);
+    let mut f = lab.faults.bridge(&lab.nodes).await.unwrap();
+    // {n0, n1} | n2 | {n3, n4}
+    let half = |n: usize| match n {
+        0 | 1 => Some(0),
+        2 => None,
+        _ => Some(1),
+    };
+    let got = reach_all(&lab, &all).await;
+    for ((a, b), r) in all.iter().zip(&got) {
+        let expect = match (half(*a), half(*b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        };
+        assert_eq!(*r, expect, "n{a} -> n{b} with n2 the bridge");
+    }
+    lab.faults.heal(&mut f).await.unwrap();
+    assert!(lab.eventually_reaches(0, 3).await && lab.eventually_reaches(4, 1).await);
+    assert!(reach_all(&lab, &all).await.iter().all(|r| *r), "healed");
+    assert!(
+        matches!(
+            lab.faults.bridge(&lab.nodes[..2]).await,
+            Err(Error::Usage(_))
+        ),
+        "a bridge needs 3 nodes"
+    );
+    lab.done().await;
+}
+
+/// Node `from` downloads `bytes` of zeros from node `to` (served from `/www/big`) and returns
+/// the throughput in bits per second, timed inside `from` (`/proc/uptime`, 10 ms steps).
+async fn throughput(lab: &Lab, from: usize, to: usize, bytes: usize) -> f64 {
+    lab.nodes[to]
+        .0
+        .sh(&format!(
+            "[ \"$(wc -c < /www/big 2>/dev/null)\" = {bytes} ] || head -c {bytes} /dev/zero > /www/big"
+        ))
+        .await
+        .unwrap();
+    let script = format!(
+        "a=$(cut -d' ' -f1 /proc/uptime); timeout 60 wget -q -O /dev/null http://{}:8080/big || exit 1; \
+         b=$(cut -d' ' -f1 /proc/uptime); echo $a $b",
+        lab.nodes[to].1
+    );
+    let out = lab.nodes[from].0.sh(&script).await.unwrap();
+    assert!(out.success(), "download: {}", out.summary());
+    let t: Vec<f64> = out
+        .stdout
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let secs = (t[1] - t[0]).max(0.01);
+    bytes as f64 * 8.0 / secs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn bandwidth_limits_the_targets_egress_within_20_percent_and_heals() {
+    let lab = Lab::new(2).await;
+    assert!(lab.eventually_reaches(0, 1).await);
+    let target = lab.nodes[1].0.clone();
+    for (rate, bytes) in [(1_000_000u64, 500_000usize), (8_000_000, 4_000_000)] {
+        let before = throughput(&lab, 0, 1, bytes).await;
+        let mut f = lab.faults.bandwidth(&target, rate).await.unwrap();
+        let during = throughput(&lab, 0, 1, bytes).await;
+        eprintln!(
+            "bandwidth: requested {:.1} Mbit/s, measured {:.2} Mbit/s (before {:.0} Mbit/s)",
+            rate as f64 / 1e6,
+            during / 1e6,
+            before / 1e6
+        );
+        assert!(
+            (0.8..=1.2).contains(&(during / rate as f64)),
+            "requested {rate} bit/s, a peer measured {during:.0} bit/s"
+        );
+        // A second limit on the same target is refused and changes nothing.
+        assert!(lab.faults.bandwidth(&target, rate / 2).await.is_err());
+        assert_eq!(
+            lab.faults.count_rules(&target, &f).await.unwrap(),
+            1,
+            "one marker per interface"
+        );
+        lab.faults.heal(&mut f).await.unwrap();
+        let after = throughput(&lab, 0, 1, bytes).await;
+        assert!(
+            after > 3.0 * rate as f64,
+            "healed: {after:.0} bit/s after, {before:.0} before, {rate} limited"
+        );
+        assert_eq!(lab.faults.count_rules(&target, &f).await.unwrap(), 0);
+        lab.faults.heal(&mut f).await.unwrap();
+        assert!(f.is_healed(), "healing twice is harmless");
+    }
     lab.done().await;
 }

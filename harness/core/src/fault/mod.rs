@@ -1,23 +1,27 @@
 //! Faults injected from outside the system under test: through the Docker engine (kill, stop,
-//! pause) and inside a container's network namespace (partitions and packet loss with
-//! iptables, latency through a userspace NFQUEUE consumer), never through the system's own API.
+//! pause), inside a container's network namespace (partitions and packet loss with iptables,
+//! latency through a userspace NFQUEUE consumer, bandwidth limits with a `tc` token bucket), never through the
+//! system's own API.
 //!
-//! Network faults run `iptables` from a *helper* container that shares the target's network
-//! namespace (`--network container:<target>`), so they work on any target image, even a
-//! FROM-scratch one. Every rule carries the comment `ordeal:<run>:<fault id>`; healing removes
-//! exactly the rules of that fault and nothing else, and healing twice is harmless.
-//!
-//! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed.
+//! Network faults run from a *helper* container that shares the target's network namespace
+//! (`--network container:<target>`), so they work on any target image, even a FROM-scratch one. Every rule carries the comment `ordeal:<run>:<fault
+//! id>`; healing removes exactly the rules (and qdiscs) of that fault and nothing else, and
+//! healing twice is harmless.
 //!
 //! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed.
 //!
 //! # Known limitations
 //! - Latency is userspace (`ordeal-delay` on NFQUEUE): constant delay, about 1 ms resolution,
 //!   no jitter; `netem` is not used even where the kernel has it.
-//! - Helper containers are removed with the run; rules inside a target that outlives its run are
-//!   only removed by healing (`ordeal clean` does not yet scrub surviving foreign containers).
+//! - Bandwidth shapes egress only (no `ifb` here): limit a node's senders to slow what it
+//!   receives. One bandwidth fault per target at a time.
+//! - Rules inside a target that outlives its run are only removed by healing (`ordeal clean`
+//!   does not yet scrub surviving foreign containers).
 
+pub mod grudge;
+mod helper;
 mod net;
 pub mod schedule;
 
-pub use net::{Direction, NetFault, NetFaults};
+pub use grudge::Grudge;
+pub use net::{Direction, NetFault, NetFaults, Node, qdisc_handle};
