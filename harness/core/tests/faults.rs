@@ -5,7 +5,7 @@ use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
 use ordeal::{
     Error,
-    fault::{Direction, NetFaults},
+    fault::{Direction, NetFaults, ProcessFaults},
     images::{Recipes, default_recipes_dir},
     runtime::{Container, ContainerSpec, Engine, Network, NetworkSpec, RunId, cleanup},
 };
@@ -14,6 +14,7 @@ struct Lab {
     engine: Engine,
     run: RunId,
     faults: NetFaults,
+    processes: ProcessFaults,
     nodes: Vec<(Arc<Container>, Ipv4Addr)>,
 }
 
@@ -56,11 +57,13 @@ impl Lab {
             let ip = c.ip(&net.name).await.unwrap();
             nodes.push((Arc::new(c), ip));
         }
-        let faults = NetFaults::new(engine.clone(), run.clone(), helper);
+        let faults = NetFaults::new(engine.clone(), run.clone(), helper.clone());
+        let processes = ProcessFaults::new(engine.clone(), run.clone(), helper);
         Self {
             engine,
             run,
             faults,
+            processes,
             nodes,
         }
     }
@@ -462,5 +465,75 @@ async fn bandwidth_limits_the_targets_egress_within_20_percent_and_heals() {
         lab.faults.heal(&mut f).await.unwrap();
         assert!(f.is_healed(), "healing twice is harmless");
     }
+    lab.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_killed_process_stays_dead_under_its_supervisor_until_heal() {
+    // n1: `busybox httpd` on 8080 is the main process (named `busybox`); `httpd` on 9000 runs
+    // under a restart loop that starts it again 0.5 s after it exits.
+    let lab = Lab::with(2, |name| {
+        format!(
+            "mkdir -p /www && echo {name} > /www/id && \
+             (while :; do httpd -f -p 9000 -h /www; sleep 0.5; done) & \
+             exec busybox httpd -f -p 8080 -h /www"
+        )
+    })
+    .await;
+    assert!(lab.eventually_reaches(0, 1).await);
+    let target = lab.nodes[1].0.clone();
+    let mut up = false;
+    for _ in 0..20 {
+        up = lab.reaches_port(0, 1, 9000).await;
+        if up {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "baseline: the supervised server answers");
+
+    let mut f = lab.processes.kill_process(&target, "httpd").await.unwrap();
+    assert_eq!(f.killed.len(), 1, "{}", f.description);
+    assert!(
+        !lab.reaches_port(0, 1, 9000).await,
+        "the killed server is gone"
+    );
+    assert!(
+        lab.reaches(0, 1).await,
+        "the container's other process still serves"
+    );
+    // Past the supervisor's restart: its restart was killed and the supervisor stopped.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        lab.processes.stopped_supervisors(&f).await.unwrap().len(),
+        1,
+        "the restart loop tried, and was stopped"
+    );
+    for _ in 0..5 {
+        assert!(!lab.reaches_port(0, 1, 9000).await, "held dead");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(lab.reaches(0, 1).await);
+
+    lab.processes.heal(&mut f).await.unwrap();
+    let mut back = false;
+    for _ in 0..30 {
+        back = lab.reaches_port(0, 1, 9000).await;
+        if back {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "healed: the supervisor started the server again");
+    lab.processes.heal(&mut f).await.unwrap();
+    assert!(f.is_healed(), "healing twice is harmless");
+
+    for (name, why) in [("busybox", "PID 1"), ("nosuchprocess", "no process")] {
+        let e = lab.processes.kill_process(&target, name).await.unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{name}: {e}");
+        assert!(e.to_string().contains(&format!("`{name}`")), "{why}: {e}");
+    }
+    assert!(lab.reaches(0, 1).await && lab.reaches_port(0, 1, 9000).await);
     lab.done().await;
 }

@@ -1,4 +1,4 @@
-//! Helper containers: they join a target's network namespace, so faults work on any
+//! Helper containers: they join a target's network or PID namespace, so faults work on any
 //! target image (even a FROM-scratch one), with the tools of the helper image.
 
 use std::{collections::HashMap, sync::Arc};
@@ -15,6 +15,9 @@ use crate::{
 pub(crate) enum Shared {
     /// The network namespace (`--network container:<target>`), with NET_ADMIN and NET_RAW.
     Net,
+    /// The PID namespace (`--pid container:<target>`): the target's processes are visible and
+    /// can be signalled; the target's main process is PID 1 there.
+    Pid,
 }
 
 /// Starts a helper from `image` (ordeal's `fault-helper`: iptables, tc, procps, ordeal-delay)
@@ -35,6 +38,7 @@ pub(crate) async fn start(
             spec.network = Some(format!("container:{target}"));
             spec.cap_add = vec!["NET_ADMIN".into(), "NET_RAW".into()];
         }
+        Shared::Pid => spec.pid = Some(format!("container:{target}")),
     }
     spec.start(engine, run).await
 }
@@ -70,6 +74,7 @@ impl Helpers {
         }
         let suffix = match shared {
             Shared::Net => "net",
+            Shared::Pid => "pid",
         };
         let helper = Arc::new(
             start(

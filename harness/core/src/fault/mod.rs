@@ -1,10 +1,11 @@
 //! Faults injected from outside the system under test: through the Docker engine (kill, stop,
 //! pause), inside a container's network namespace (partitions and packet loss with iptables,
-//! latency through a userspace NFQUEUE consumer, bandwidth limits with a `tc` token bucket), never through the
-//! system's own API.
+//! latency through a userspace NFQUEUE consumer, bandwidth limits with a `tc` token bucket) and
+//! inside its PID namespace (SIGKILL of one process), never through the system's own API.
 //!
-//! Network faults run from a *helper* container that shares the target's network namespace
-//! (`--network container:<target>`), so they work on any target image, even a FROM-scratch one. Every rule carries the comment `ordeal:<run>:<fault
+//! Those faults run from a *helper* container that shares the target's network or PID
+//! namespace (`--network container:<target>`, `--pid container:<target>`), so they work on any
+//! target image, even a FROM-scratch one. Every rule carries the comment `ordeal:<run>:<fault
 //! id>`; healing removes exactly the rules (and qdiscs) of that fault and nothing else, and
 //! healing twice is harmless.
 //!
@@ -15,13 +16,17 @@
 //!   no jitter; `netem` is not used even where the kernel has it.
 //! - Bandwidth shapes egress only (no `ifb` here): limit a node's senders to slow what it
 //!   receives. One bandwidth fault per target at a time.
+//! - A process kill cannot kill a container's main process (PID 1), and the heal does not start
+//!   a process: its supervisor, if there is one, does.
 //! - Rules inside a target that outlives its run are only removed by healing (`ordeal clean`
 //!   does not yet scrub surviving foreign containers).
 
 pub mod grudge;
 mod helper;
 mod net;
+mod process;
 pub mod schedule;
 
 pub use grudge::Grudge;
 pub use net::{Direction, NetFault, NetFaults, Node, qdisc_handle};
+pub use process::{ProcessFault, ProcessFaults};
