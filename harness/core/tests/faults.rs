@@ -529,6 +529,34 @@ async fn a_killed_process_stays_dead_under_its_supervisor_until_heal() {
     lab.processes.heal(&mut f).await.unwrap();
     assert!(f.is_healed(), "healing twice is harmless");
 
+    // A run that dies mid-hold: removing its helper (what `ordeal clean` does with a dead run's
+    // objects) resumes the supervisor it stopped.
+    let other = RunId::generate();
+    let helper = Recipes::load(&default_recipes_dir())
+        .unwrap()
+        .reference("fault-helper")
+        .unwrap();
+    let dying = ProcessFaults::new(lab.engine.clone(), other.clone(), helper);
+    let f = dying.kill_process(&target, "httpd").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(dying.stopped_supervisors(&f).await.unwrap().len(), 1);
+    assert!(!lab.reaches_port(0, 1, 9000).await, "held dead");
+    // As if SIGKILLed: no destructor runs.
+    std::mem::forget(f);
+    std::mem::forget(dying);
+    cleanup::remove_run(&lab.engine, &other, None)
+        .await
+        .unwrap();
+    let mut back = false;
+    for _ in 0..30 {
+        back = lab.reaches_port(0, 1, 9000).await;
+        if back {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "the dead run's helper went, and its hold with it");
+
     for (name, why) in [("busybox", "PID 1"), ("nosuchprocess", "no process")] {
         let e = lab.processes.kill_process(&target, name).await.unwrap_err();
         assert!(matches!(e, Error::Usage(_)), "{name}: {e}");

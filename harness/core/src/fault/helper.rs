@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     Result,
-    runtime::{Container, ContainerSpec, Engine, RunId},
+    runtime::{Container, ContainerSpec, Engine, RunId, labels},
 };
 
 /// Which of the target's namespaces a helper joins.
@@ -38,7 +38,13 @@ pub(crate) async fn start(
             spec.network = Some(format!("container:{target}"));
             spec.cap_add = vec!["NET_ADMIN".into(), "NET_RAW".into()];
         }
-        Shared::Pid => spec.pid = Some(format!("container:{target}")),
+        Shared::Pid => {
+            spec.pid = Some(format!("container:{target}"));
+            spec.labels.push((
+                labels::ON_REMOVE.to_owned(),
+                super::process::RELEASE.to_owned(),
+            ));
+        }
     }
     spec.start(engine, run).await
 }

@@ -53,6 +53,18 @@ while :; do
   sleep 0.01
 done"#;
 
+/// Ends the holds of `$@` (fault ids; none: every hold in the helper): stops their loops and
+/// resumes the supervisors they stopped. The heal runs it for one fault; a PID helper carries it
+/// for all as its [`crate::runtime::labels::ON_REMOVE`] script, so removing the helper of a run
+/// that died mid-hold (`ordeal clean`) resumes them too.
+pub(crate) const RELEASE: &str = r#"[ $# -gt 0 ] || set -- $(ls /tmp/ | sed -n 's/^ordeal-hold-\(.*\)\.sh$/\1/p')
+for id in "$@"; do
+  pkill -9 -f "^sh /tmp/ordeal-hold-$id\.sh "
+  for p in $(sort -u "/tmp/ordeal-hold-$id.held" 2>/dev/null); do kill -CONT "$p" 2>/dev/null; done
+  rm -f "/tmp/ordeal-hold-$id.held"
+done
+true"#;
+
 impl ProcessFaults {
     /// Process faults for run `run`, with helpers from `helper_image` (ordeal's `fault-helper`:
     /// procps).
@@ -147,13 +159,11 @@ kill -9 $pids 2>/dev/null; echo $pids"#
     /// start it again; a process without a supervisor stays dead. Healing again, or a target
     /// that is gone, is not an error.
     pub async fn heal(&self, fault: &mut ProcessFault) -> Result<()> {
-        let id = &fault.id;
-        let script = format!(
-            "pkill -9 -f '^sh /tmp/ordeal-hold-{id}\\.sh ' ; \
-             for p in $(sort -u /tmp/ordeal-hold-{id}.held 2>/dev/null); do kill -CONT $p 2>/dev/null; done; \
-             rm -f /tmp/ordeal-hold-{id}.held; true"
-        );
-        match fault.helper.sh(&script).await {
+        let release = fault
+            .helper
+            .exec(["sh", "-c", RELEASE, "release", fault.id.as_str()])
+            .await;
+        match release {
             Ok(o) if o.success() => {}
             Ok(o) => {
                 return Err(Error::infra(format!(

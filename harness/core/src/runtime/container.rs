@@ -675,8 +675,10 @@ impl Container {
         logs_of(&self.engine, &self.id, tail).await
     }
 
-    /// Removes the container and its anonymous volumes.
+    /// Removes the container and its anonymous volumes, after running its
+    /// [`labels::ON_REMOVE`] script if it has one.
     pub async fn remove(mut self) -> Result<()> {
+        run_on_remove(&self.engine, &self.id).await;
         if let Some(inner) = self.inner.take() {
             // `rm` marks the guard as dropped, so its destructor does not race this removal.
             if inner.rm().await.is_ok() {
@@ -741,8 +743,48 @@ pub async fn logs_of(engine: &Engine, id: &str, tail: usize) -> Result<String> {
     Ok(out)
 }
 
-/// Removes container `id` with its anonymous volumes; a container already gone is fine.
+/// Runs the [`labels::ON_REMOVE`] script of container `id`, if it has one and runs (at most
+/// 10 s; its outcome is only logged: removal goes ahead whatever happens).
+async fn run_on_remove(engine: &Engine, id: &str) {
+    let Ok(info) = engine
+        .docker()
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+    else {
+        return;
+    };
+    let running = info.state.as_ref().and_then(|s| s.running) == Some(true);
+    let Some(script) = info
+        .config
+        .and_then(|c| c.labels)
+        .and_then(|mut l| l.remove(labels::ON_REMOVE))
+    else {
+        return;
+    };
+    if !running {
+        return;
+    }
+    let handle = Container {
+        engine: engine.clone(),
+        id: id.to_owned(),
+        name: id.to_owned(),
+        docker_name: id.to_owned(),
+        inner: None,
+    };
+    match handle
+        .exec_timeout(["sh", "-c", script.as_str()], Duration::from_secs(10))
+        .await
+    {
+        Ok(out) if out.success() => {}
+        Ok(out) => tracing::warn!(container = %id, "on-remove script: {}", out.summary()),
+        Err(e) => tracing::warn!(container = %id, "on-remove script: {e}"),
+    }
+}
+
+/// Removes container `id` with its anonymous volumes, after running its
+/// [`labels::ON_REMOVE`] script if it has one; a container already gone is fine.
 pub async fn remove_container(engine: &Engine, id: &str) -> Result<()> {
+    run_on_remove(engine, id).await;
     let opts = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(true)

@@ -18,6 +18,10 @@ pub const PID_START: &str = "ordeal.pid-start";
 /// Label marking a run kept on purpose after its process exits (`ordeal up --keep`): cleanup of
 /// dead runs leaves it alone; `ordeal down` removes it.
 pub const KEEP: &str = "ordeal.keep";
+/// Label holding a shell script that ordeal runs inside the container before removing it: a
+/// fault helper undoes there what it did to *other* containers (a process fault resumes the
+/// supervisors it stopped), also when its run died without healing.
+pub const ON_REMOVE: &str = "ordeal.on-remove";
 
 /// A run id: `YYYYMMDD-HHMMSS-xxxx`, sortable by start time and unique per host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
