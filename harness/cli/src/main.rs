@@ -50,7 +50,9 @@ enum Command {
     #[command(
         after_help = "By default only runs whose ordeal process is gone are cleaned, so a run in \
 progress elsewhere on this host is left alone. `ordeal run` does the same at start. Clusters \
-kept by `ordeal up --keep` are left to `ordeal down` (or --all)."
+kept by `ordeal up --keep` are left to `ordeal down` (or --all). `ordeal clean` also looks into \
+the running containers that stay (kept clusters, live runs) and removes the iptables rules and \
+bandwidth limits that dead runs left there (tagged `ordeal:<run>:...`)."
     )]
     Clean(CleanArgs),
     /// Bring a cluster up for you to use (kubeconfig or master URL printed); Ctrl-C removes it.
@@ -701,7 +703,36 @@ async fn clean(args: CleanArgs) -> Result<ExitStatus, Error> {
     } else if !args.dry_run {
         println!("removed {total} object(s)");
     }
+    // What dead runs left inside the containers that stay (with --all none stays).
+    if !args.all && inventory.values().any(|l| !l.orphaned()) {
+        scrub_surviving(&engine, args.dry_run).await?;
+    }
     Ok(ExitStatus::Passed)
+}
+
+/// Removes dead runs' rules and qdiscs from the containers of live and kept runs.
+async fn scrub_surviving(engine: &Engine, dry_run: bool) -> Result<(), Error> {
+    let helper = Recipes::load(&default_recipes_dir())?.reference("fault-helper")?;
+    if !engine.has_image(&helper).await? {
+        eprintln!(
+            "[ordeal] note: containers of live and kept runs were not searched for rules of dead runs: \
+             image `{helper}` is missing (hint: run `ordeal images build`)"
+        );
+        return Ok(());
+    }
+    for s in ordeal::fault::scrub::scrub(engine, &helper, dry_run).await? {
+        let verb = if dry_run { "would remove" } else { "removed" };
+        let qdiscs = if s.qdiscs > 0 {
+            format!(" (bandwidth limits on {} interface(s))", s.qdiscs)
+        } else {
+            String::new()
+        };
+        println!(
+            "run {}: {verb} {} rule(s){qdiscs} it left in `{}`, a container that stays",
+            s.run, s.rules, s.container
+        );
+    }
+    Ok(())
 }
 
 /// One doctor finding.

@@ -1,6 +1,7 @@
 //! Nothing leaks: after SIGKILL, `ordeal clean` and the next `ordeal run` remove a dead run's
-//! objects, also when ordeal died with a partition in place; Ctrl-C (SIGINT) removes them before
-//! exiting.
+//! objects, also when ordeal died with a partition in place, and `ordeal clean` removes the rules
+//! and qdiscs a dead run left inside containers that stay (a kept cluster's); Ctrl-C (SIGINT)
+//! removes them before exiting.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{labelled, ordeal};
+use common::{image_ref, labelled, ordeal};
 
 /// Starts `ordeal run` on a slow case and returns it with its run id, once it has containers.
 fn start_run(report_dir: &std::path::Path) -> (Child, String) {
@@ -233,4 +234,214 @@ fn clean_leaves_live_runs_alone() {
         0,
         "SIGTERM cleans up too"
     );
+}
+
+/// Set in the environment of this test binary re-executed as the "dead run" of
+/// [`clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster`]: `<agent id>,<master
+/// id>,<master address>...`.
+const INJECT_INTO: &str = "ORDEAL_TEST_INJECT_INTO";
+
+/// Not a check on its own: with [`INJECT_INTO`] set, this process is a run that faults a kept
+/// cluster's containers (partition and latency on the agent, a bandwidth limit on the master),
+/// prints `injected <run>` and waits to be SIGKILLed. Without it, it does nothing.
+#[test]
+#[ignore = "a child process of a Docker test"]
+fn dead_run_faults_a_kept_cluster() {
+    use std::{net::Ipv4Addr, sync::Arc};
+
+    use ordeal::{
+        fault::{Direction, NetFaults},
+        runtime::{Container, Engine, RunId},
+    };
+    let Ok(targets) = std::env::var(INJECT_INTO) else {
+        return;
+    };
+    let targets: Vec<&str> = targets.split(',').collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let engine = Engine::connect().await.unwrap();
+        let run = RunId::generate();
+        let faults = NetFaults::new(engine.clone(), run.clone(), image_ref("fault-helper"));
+        let agent = Arc::new(Container::attach(&engine, targets[0]).await.unwrap());
+        let master = Arc::new(Container::attach(&engine, targets[1]).await.unwrap());
+        let master_ips: Vec<Ipv4Addr> = targets[2..].iter().map(|i| i.parse().unwrap()).collect();
+        let faults_in_place = [
+            faults
+                .drop_between(&agent, &master_ips, Direction::Both)
+                .await
+                .unwrap(),
+            faults
+                .latency(&agent, Duration::from_millis(50))
+                .await
+                .unwrap(),
+            faults.bandwidth(&master, 1_000_000).await.unwrap(),
+        ];
+        println!("injected {run}");
+        // Never healed: the parent SIGKILLs this process.
+        std::mem::forget(faults_in_place);
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}
+
+/// What run `run` left in container `id`'s network namespace: its iptables rules and the
+/// `tbf` qdiscs there, looked at from a helper labelled with `label` (the kept run's, so that
+/// `ordeal down` would remove it if it stayed).
+fn left_in(id: &str, run: &str, label: &str) -> (Vec<String>, Vec<String>) {
+    let out = Command::new("docker")
+        .args(["run", "--rm", "--label", label, "--cap-add", "NET_ADMIN"])
+        .arg(format!("--network=container:{id}"))
+        .arg(image_ref("fault-helper"))
+        .args(["sh", "-c", "iptables -w -S && echo --- && tc qdisc show"])
+        .output()
+        .expect("docker CLI");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (rules, qdiscs) = text.split_once("---").unwrap();
+    (
+        rules
+            .lines()
+            .filter(|l| l.contains(&format!("ordeal:{run}:")))
+            .map(str::to_owned)
+            .collect(),
+        qdiscs
+            .lines()
+            .filter(|l| l.contains("qdisc tbf"))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The one container of run `run` with role `role`.
+fn container_of(run: &str, role: &str) -> String {
+    let out = Command::new("docker")
+        .args(["ps", "-q", "--filter"])
+        .arg(format!("label=ordeal.run={run}"))
+        .arg("--filter")
+        .arg(format!("label=ordeal.role={role}"))
+        .output()
+        .expect("docker CLI");
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 1, "one {role} in run {run}: {ids:?}");
+    ids[0].clone()
+}
+
+#[test]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = ordeal()
+        .args(["up", "mesos", "--masters", "1", "--agents", "1", "--keep"])
+        .env("ORDEAL_CACHE", cache.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kept = text
+        .lines()
+        .find_map(|l| l.strip_prefix("run:"))
+        .expect("run: line")
+        .trim()
+        .to_owned();
+    let kept_label = format!("ordeal.run={kept}");
+    let agent = container_of(&kept, "mesos-agent");
+    let master = container_of(&kept, "mesos-master");
+    let ips = Command::new("docker")
+        .args([
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+            &master,
+        ])
+        .output()
+        .unwrap();
+    let ips: Vec<String> = String::from_utf8_lossy(&ips.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+
+    // A run that faults the kept cluster, SIGKILLed with its faults in place.
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "dead_run_faults_a_kept_cluster",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env(INJECT_INTO, format!("{agent},{master},{}", ips.join(",")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(run) = line.strip_prefix("injected ") {
+                let _ = tx.send(run.to_owned());
+            }
+        }
+    });
+    let dead = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the child injected its faults");
+    let (agent_rules, _) = left_in(&agent, &dead, &kept_label);
+    let (master_rules, master_qdiscs) = left_in(&master, &dead, &kept_label);
+    assert!(
+        agent_rules.len() >= 3,
+        "partition and latency: {agent_rules:?}"
+    );
+    assert!(!master_rules.is_empty() && !master_qdiscs.is_empty());
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+
+    let out = ordeal().arg("clean").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains(&format!("run {dead}: removed")), "{said}");
+    assert!(
+        said.contains(&format!(
+            "run {dead}: removed {} rule(s)",
+            agent_rules.len()
+        )),
+        "{said}"
+    );
+    assert!(said.contains("bandwidth limits on"), "{said}");
+    assert_eq!(
+        labelled(&format!("ordeal.run={dead}")),
+        0,
+        "the dead run's helpers"
+    );
+    for id in [&agent, &master] {
+        let (rules, qdiscs) = left_in(id, &dead, &kept_label);
+        assert!(rules.is_empty(), "{id}: {rules:?}");
+        assert!(qdiscs.is_empty(), "{id}: {qdiscs:?}");
+    }
+    assert!(labelled(&kept_label) >= 3, "the kept cluster stays");
+    let again = ordeal().arg("clean").output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains(&dead),
+        "nothing more to scrub"
+    );
+    let down = ordeal().args(["down", &kept]).output().unwrap();
+    assert_eq!(down.status.code(), Some(0));
+    assert_eq!(labelled(&kept_label), 0);
 }

@@ -7,7 +7,8 @@
 //! namespace (`--network container:<target>`, `--pid container:<target>`), so they work on any
 //! target image, even a FROM-scratch one. Every rule carries the comment `ordeal:<run>:<fault
 //! id>`; healing removes exactly the rules (and qdiscs) of that fault and nothing else, and
-//! healing twice is harmless.
+//! healing twice is harmless. [`scrub`] removes what a dead run left inside containers that
+//! outlive it.
 //!
 //! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed.
 //!
@@ -17,15 +18,15 @@
 //! - Bandwidth shapes egress only (no `ifb` here): limit a node's senders to slow what it
 //!   receives. One bandwidth fault per target at a time.
 //! - A process kill cannot kill a container's main process (PID 1), and the heal does not start
-//!   a process: its supervisor, if there is one, does.
-//! - Rules inside a target that outlives its run are only removed by healing (`ordeal clean`
-//!   does not yet scrub surviving foreign containers).
+//!   a process: its supervisor, if there is one, does. A supervisor that is PID 1 cannot be
+//!   stopped from inside: its restarts are killed on sight, each living up to about 10 ms.
 
 pub mod grudge;
 mod helper;
 mod net;
 mod process;
 pub mod schedule;
+pub mod scrub;
 
 pub use grudge::Grudge;
 pub use net::{Direction, NetFault, NetFaults, Node, qdisc_handle};

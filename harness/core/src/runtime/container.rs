@@ -11,7 +11,7 @@ use bollard::{
     },
     query_parameters::{
         InspectContainerOptions, KillContainerOptionsBuilder, LogsOptionsBuilder,
-        RemoveContainerOptionsBuilder,
+        RemoveContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
     },
 };
 use futures::StreamExt;
@@ -317,10 +317,31 @@ impl Container {
         &self.id
     }
 
-    fn inner(&self) -> &ContainerAsync<GenericImage> {
-        self.inner
-            .as_ref()
-            .expect("container handle used after removal")
+    /// A handle on a container this process did not start (another run's, a kept cluster's),
+    /// by Docker id or name. Dropping it leaves the container alone.
+    pub async fn attach(engine: &Engine, id: &str) -> Result<Self> {
+        let info = engine
+            .docker()
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| {
+                Error::infra(format!(
+                    "failed to inspect `{id}`: {}",
+                    one_line(&e.to_string())
+                ))
+            })?;
+        let docker_name = info
+            .name
+            .unwrap_or_else(|| id.to_owned())
+            .trim_start_matches('/')
+            .to_owned();
+        Ok(Self {
+            engine: engine.clone(),
+            id: info.id.unwrap_or_else(|| id.to_owned()),
+            name: docker_name.clone(),
+            docker_name,
+            inner: None,
+        })
     }
 
     fn err(&self, what: &str, e: impl std::fmt::Display) -> Error {
@@ -532,29 +553,61 @@ impl Container {
 
     /// Freezes every process of the container (cgroup freezer).
     pub async fn pause(&self) -> Result<()> {
-        self.inner().pause().await.map_err(|e| self.err("pause", e))
+        match &self.inner {
+            Some(inner) => inner.pause().await.map_err(|e| self.err("pause", e)),
+            None => self
+                .engine
+                .docker()
+                .pause_container(&self.id)
+                .await
+                .map_err(|e| self.err("pause", e)),
+        }
     }
 
     /// Thaws a paused container.
     pub async fn unpause(&self) -> Result<()> {
-        self.inner()
-            .unpause()
-            .await
-            .map_err(|e| self.err("unpause", e))
+        match &self.inner {
+            Some(inner) => inner.unpause().await.map_err(|e| self.err("unpause", e)),
+            None => self
+                .engine
+                .docker()
+                .unpause_container(&self.id)
+                .await
+                .map_err(|e| self.err("unpause", e)),
+        }
     }
 
     /// Stops the container (SIGTERM, then SIGKILL after `grace`).
     pub async fn stop(&self, grace: Duration) -> Result<()> {
         let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
-        self.inner()
-            .stop_with_timeout(Some(secs))
-            .await
-            .map_err(|e| self.err("stop", e))
+        match &self.inner {
+            Some(inner) => inner
+                .stop_with_timeout(Some(secs))
+                .await
+                .map_err(|e| self.err("stop", e)),
+            None => self
+                .engine
+                .docker()
+                .stop_container(
+                    &self.id,
+                    Some(StopContainerOptionsBuilder::default().t(secs).build()),
+                )
+                .await
+                .map_err(|e| self.err("stop", e)),
+        }
     }
 
     /// Starts a stopped container again (same name, same addresses on networks with fixed IPs).
     pub async fn start(&self) -> Result<()> {
-        self.inner().start().await.map_err(|e| self.err("start", e))
+        match &self.inner {
+            Some(inner) => inner.start().await.map_err(|e| self.err("start", e)),
+            None => self
+                .engine
+                .docker()
+                .start_container(&self.id, None::<StartContainerOptions>)
+                .await
+                .map_err(|e| self.err("start", e)),
+        }
     }
 
     /// Whether the main process runs, and its exit code if it does not.
