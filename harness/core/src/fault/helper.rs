@@ -76,7 +76,14 @@ impl Helpers {
         let mut started = self.started.lock().await;
         let key = (target.id().to_owned(), shared);
         if let Some(h) = started.get(&key) {
-            return Ok(h.clone());
+            // A PID helper dies with its target's init (a killed or restarted target): start a
+            // new one in the target's new namespace.
+            let alive = shared == Shared::Net || h.state().await.is_ok_and(|(running, _)| running);
+            if alive {
+                return Ok(h.clone());
+            }
+            let _ = crate::runtime::container::remove_container(&self.engine, h.id()).await;
+            started.remove(&key);
         }
         let suffix = match shared {
             Shared::Net => "net",
@@ -95,6 +102,19 @@ impl Helpers {
         );
         started.insert(key, helper.clone());
         Ok(helper)
+    }
+
+    /// Forgets and removes the helper sharing `target`'s namespace `shared`, if there is one.
+    pub(crate) async fn forget(&self, target: &Container, shared: Shared) -> Result<()> {
+        let helper = self
+            .started
+            .lock()
+            .await
+            .remove(&(target.id().to_owned(), shared));
+        match helper {
+            Some(h) => crate::runtime::container::remove_container(&self.engine, h.id()).await,
+            None => Ok(()),
+        }
     }
 
     /// The helper already started for `target` and `shared`, if any.

@@ -384,6 +384,13 @@ impl NetFaults {
         Ok(())
     }
 
+    /// Forgets and removes the helper sharing `target`'s network namespace. A container that
+    /// was started again has a new namespace (with none of the old rules): the next fault on it
+    /// gets a new helper there.
+    pub async fn forget(&self, target: &Container) -> Result<()> {
+        self.helpers.forget(target, Shared::Net).await
+    }
+
     /// How many rules tagged `comment` exist in `target` (for tests and `ordeal clean`).
     pub async fn count_rules(&self, target: &Container, fault: &NetFault) -> Result<usize> {
         let Some((_, comment)) = fault.targets.iter().find(|(t, _)| t.id() == target.id()) else {
