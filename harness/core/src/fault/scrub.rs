@@ -81,13 +81,13 @@ pub async fn scrub(engine: &Engine, helper_image: &str, dry_run: bool) -> Result
             else {
                 continue;
             };
-            let running = info.state.as_ref().and_then(|s| s.running) == Some(true);
+            let runs = info.state.as_ref().and_then(|s| s.running) == Some(true);
             let shared = info
                 .host_config
                 .as_ref()
                 .and_then(|h| h.network_mode.as_deref())
                 .is_some_and(|m| m.starts_with("container:"));
-            if running && !shared {
+            if runs && !shared {
                 let name = info.name.unwrap_or_default();
                 targets.push((id.clone(), name.trim_start_matches('/').to_owned()));
             }
@@ -148,7 +148,7 @@ async fn scrub_one(
     dead: &mut BTreeMap<RunId, bool>,
     dry_run: bool,
 ) -> Result<Vec<Scrubbed>> {
-    let helper = helper::start(
+    let helper = match helper::start(
         engine,
         own,
         helper_image,
@@ -156,7 +156,13 @@ async fn scrub_one(
         Shared::Net,
         "net",
     )
-    .await?;
+    .await
+    {
+        Ok(h) => h,
+        // Gone (or stopped) since the listing, its namespace with it: nothing to scrub.
+        Err(_) if !running(engine, id).await => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
     let result = async {
         let out = helper.sh("iptables -w -S").await?;
         if !out.success() {
@@ -222,7 +228,22 @@ async fn scrub_one(
     }
     .await;
     let _ = remove_container(engine, helper.id()).await;
-    result
+    match result {
+        Err(_) if !running(engine, id).await => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+/// Whether container `id` exists and runs.
+async fn running(engine: &Engine, id: &str) -> bool {
+    engine
+        .docker()
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+        .ok()
+        .and_then(|i| i.state)
+        .and_then(|s| s.running)
+        == Some(true)
 }
 
 async fn is_dead(engine: &Engine, run: &RunId, dead: &mut BTreeMap<RunId, bool>) -> Result<bool> {
