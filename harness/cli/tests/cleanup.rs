@@ -371,6 +371,14 @@ fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
         .trim()
         .to_owned();
     let kept_label = format!("ordeal.run={kept}");
+    // `ordeal down` at the end, also when an assertion fails.
+    struct Down(String);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = ordeal().args(["down", &self.0]).output();
+        }
+    }
+    let down = Down(kept.clone());
     let agent = container_of(&kept, "mesos-agent");
     let master = container_of(&kept, "mesos-master");
     let ips = Command::new("docker")
@@ -401,6 +409,15 @@ fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    // SIGKILLed at the latest when the test ends, whatever happens.
+    struct Reaped(Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Reaped(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -419,8 +436,7 @@ fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
         "partition and latency: {agent_rules:?}"
     );
     assert!(!master_rules.is_empty() && !master_qdiscs.is_empty());
-    signal(&child, libc::SIGKILL);
-    child.wait().unwrap();
+    drop(child); // SIGKILL
 
     let out = ordeal().arg("clean").output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -455,7 +471,6 @@ fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
         !String::from_utf8_lossy(&again.stdout).contains(&dead),
         "nothing more to scrub"
     );
-    let down = ordeal().args(["down", &kept]).output().unwrap();
-    assert_eq!(down.status.code(), Some(0));
+    drop(down);
     assert_eq!(labelled(&kept_label), 0);
 }
