@@ -244,6 +244,16 @@ impl CaseCtx {
         ))
     }
 
+    /// Process faults (SIGKILL of one process, held until healed) for this case's containers,
+    /// through helpers built from the `fault-helper` image (which the case must list).
+    pub fn process_faults(&self) -> Result<crate::fault::ProcessFaults> {
+        Ok(crate::fault::ProcessFaults::new(
+            self.inner.engine.clone(),
+            self.inner.run.clone(),
+            self.image("fault-helper")?,
+        ))
+    }
+
     /// Creates a network for this case (`--internal` if `internal`).
     pub async fn network(&self, name: &str, internal: bool) -> Result<Network> {
         let spec = NetworkSpec {
