@@ -16,6 +16,8 @@ struct Lab {
     faults: NetFaults,
     processes: ProcessFaults,
     nodes: Vec<(Arc<Container>, Ipv4Addr)>,
+    /// The network's Docker name.
+    net: String,
 }
 
 /// A node's default script: serve its name (`/www/id`) over HTTP on port 8080.
@@ -65,6 +67,7 @@ impl Lab {
             faults,
             processes,
             nodes,
+            net: net.name.clone(),
         }
     }
 
@@ -563,5 +566,91 @@ async fn a_killed_process_stays_dead_under_its_supervisor_until_heal() {
         assert!(e.to_string().contains(&format!("`{name}`")), "{why}: {e}");
     }
     assert!(lab.reaches(0, 1).await && lab.reaches_port(0, 1, 9000).await);
+    lab.done().await;
+}
+
+/// Whether an HTTP server answers `url` for `peer` within 2 s (any status: a 404 is an answer).
+async fn answers(peer: &Container, url: &str) -> bool {
+    let out = peer
+        .exec(["timeout", "2", "wget", "-q", "-O", "/dev/null", url])
+        .await
+        .unwrap();
+    out.success() || out.stderr.contains("server returned error")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn a_killed_mesos_agent_stays_down_under_its_pid_1_restart_loop_until_heal() {
+    // A restartable agent as `MesosCluster::start_restartable` runs it: `mesos-agent` under a
+    // shell loop that is the container's PID 1, which cannot be stopped from inside, so the
+    // hold kills each restart on sight. No master: the agent serves HTTP on 5051 regardless.
+    let lab = Lab::new(1).await;
+    let mesos = Recipes::load(&default_recipes_dir())
+        .unwrap()
+        .reference("mesos")
+        .unwrap();
+    let mut spec = ContainerSpec::new("agent", &mesos, "mesos-agent")
+        .network(&lab.net)
+        .env("LIBPROCESS_IP", "0.0.0.0")
+        .env("MESOS_MASTER", "10.255.255.1:5050")
+        .env("MESOS_WORK_DIR", "/var/lib/mesos/agent")
+        .env("MESOS_RUNTIME_DIR", "/var/run/mesos")
+        .env("MESOS_LAUNCHER", "posix")
+        .env("MESOS_ISOLATION", "posix/cpu,posix/mem")
+        .env("MESOS_SYSTEMD_ENABLE_SUPPORT", "false")
+        .env("MESOS_SWITCH_USER", "false");
+    spec.entrypoint = Some("sh".into());
+    spec.cmd = vec![
+        "-c".into(),
+        "while :; do mesos-agent; sleep 0.5; done".into(),
+    ];
+    let agent = Arc::new(spec.start(&lab.engine, &lab.run).await.unwrap());
+    let url = format!("http://{}:5051/state", agent.ip(&lab.net).await.unwrap());
+    let peer = &lab.nodes[0].0;
+    let mut up = false;
+    for _ in 0..100 {
+        up = answers(peer, &url).await;
+        if up {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "baseline: the agent answers on 5051");
+
+    let mut f = lab
+        .processes
+        .kill_process(&agent, "mesos-agent")
+        .await
+        .unwrap();
+    // Across six of the loop's restarts: none gets to answer.
+    for _ in 0..15 {
+        assert!(!answers(peer, &url).await, "held down: {}", f.description);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        lab.processes
+            .stopped_supervisors(&f)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a PID 1 supervisor is not stopped"
+    );
+    let killed = lab.processes.restarts_killed(&f).await.unwrap();
+    assert!(
+        killed >= 3,
+        "the loop restarted it, and the hold killed it, {killed} times"
+    );
+    assert!(agent.state().await.unwrap().0, "the container runs on");
+
+    lab.processes.heal(&mut f).await.unwrap();
+    let mut back = false;
+    for _ in 0..100 {
+        back = answers(peer, &url).await;
+        if back {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "healed: the restart loop's next mesos-agent answers");
     lab.done().await;
 }

@@ -205,6 +205,20 @@ kill -9 $pids 2>/dev/null; echo $pids"#
     }
 }
 
+impl ProcessFaults {
+    /// How many restarts of the process the hold has killed so far.
+    pub async fn restarts_killed(&self, fault: &ProcessFault) -> Result<usize> {
+        let out = fault
+            .helper
+            .sh(&format!(
+                "cat /tmp/ordeal-hold-{}.held.log 2>/dev/null | wc -l",
+                fault.id
+            ))
+            .await?;
+        Ok(out.stdout.trim().parse().unwrap_or(0))
+    }
+}
+
 impl ProcessFault {
     /// The fault's id within the run.
     pub fn id(&self) -> &str {
