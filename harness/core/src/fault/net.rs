@@ -287,9 +287,9 @@ impl NetFaults {
     /// qdisc's handle is derived from that comment ([`qdisc_handle`]). `ordeal clean` finds a
     /// dead run's qdiscs through those rules.
     pub async fn bandwidth(&self, target: &Arc<Container>, bits_per_sec: u64) -> Result<NetFault> {
-        if bits_per_sec < 8_000 {
+        if bits_per_sec < super::schedule::MIN_RATE {
             return Err(Error::usage(format!(
-                "bandwidth {bits_per_sec} bit/s is below tc's useful floor of 8kbit"
+                "bandwidth {bits_per_sec} bit/s is below the useful floor of 8kbit"
             )));
         }
         let id = self.new_id("bandwidth");

@@ -206,6 +206,10 @@ pub fn format_rate(bits_per_sec: u64) -> String {
     format!("{bits_per_sec}bit")
 }
 
+/// The lowest rate a bandwidth fault takes, in bits per second: below a frame per second or so
+/// a token bucket starves TCP instead of shaping it.
+pub const MIN_RATE: u64 = 8_000;
+
 /// The longest process name the kernel keeps (`TASK_COMM_LEN` - 1): what `pgrep -x` matches.
 pub const PROCESS_NAME_MAX: usize = 15;
 
@@ -389,8 +393,12 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Schedule> {
                         ),
                     )
                 })?;
-                if bits_per_sec == 0 {
-                    return Err(bad("rate", r.span(), "must be more than 0".into()));
+                if bits_per_sec < MIN_RATE {
+                    return Err(bad(
+                        "rate",
+                        r.span(),
+                        format!("`{}` is below the useful floor of 8kbit", r.get_ref()),
+                    ));
                 }
                 Fault::Bandwidth { bits_per_sec }
             }
@@ -784,6 +792,11 @@ duration = "10s"
         );
         let again = parse_scenario(Path::new("y.toml"), &s.to_toml()).unwrap();
         assert_eq!(again.entries, s.entries, "to_toml round-trips");
+        let slow = text.replace("1mbit", "800bit");
+        let err = parse_scenario(Path::new("s.toml"), &slow)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fault[0].rate: `800bit` is below"), "{err}");
         let long = text.replace("mesos-agent", "kube-controller-manager");
         let err = parse_scenario(Path::new("z.toml"), &long)
             .unwrap_err()
