@@ -14,7 +14,9 @@
 //!
 //! # Known limitations
 //! - Latency is userspace (`ordeal-delay` on NFQUEUE): constant delay, about 1 ms resolution,
-//!   no jitter; `netem` is not used even where the kernel has it.
+//!   no jitter; `netem` is not used even where the kernel has it. A TCP flow from the
+//!   target sends only about two segments per delay (most likely TCP small queues counting the
+//!   held packets against their socket): a 64 KiB download takes about 2 s under 100 ms.
 //! - Bandwidth shapes egress only (no `ifb` here): limit a node's senders to slow what it
 //!   receives. One bandwidth fault per target at a time.
 //! - A process kill cannot kill a container's main process (PID 1), and the heal does not start
