@@ -1,4 +1,4 @@
-//! Waits with windows: [`eventually`] and [`consistently`].
+//! Waits with windows: [`eventually`], [`consistently`] and [`settles`].
 //!
 //! A probe looks at the system once and says whether the expected condition holds
 //! ([`Observed::Holds`]) or what it saw instead ([`Observed::Not`]). Failures always state the
@@ -118,6 +118,55 @@ where
     }
 }
 
+/// Polls `probe` every `poll` until it holds for `stay` without a break, the holding having
+/// begun within `window`; returns when it began, from the call. A condition that holds for a
+/// moment on stale state and then breaks (a node the cluster has not yet noticed is gone) does
+/// not pass: the wait goes on from the break.
+///
+/// Fails with [`CaseError::Failed`] naming `what`, both durations, the last observation and how
+/// many times the condition held and broke again.
+pub async fn settles<F, Fut>(
+    what: &str,
+    window: Duration,
+    stay: Duration,
+    poll: Duration,
+    mut probe: F,
+) -> Result<Duration, CaseError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Observed<()>, Error>>,
+{
+    let start = Instant::now();
+    let mut since: Option<Instant> = None;
+    let (mut polls, mut breaks) = (0u32, 0u32);
+    loop {
+        polls += 1;
+        match probe().await? {
+            Observed::Holds(()) => {
+                let began = *since.get_or_insert_with(Instant::now);
+                if began.elapsed() >= stay {
+                    return Ok(began - start);
+                }
+            }
+            Observed::Not(seen) => {
+                if since.take().is_some() {
+                    breaks += 1;
+                }
+                let elapsed = start.elapsed();
+                if elapsed >= window {
+                    return Err(CaseError::Failed(format!(
+                        "expected {what} within {} and for {} without a break; not observed after {} ({polls} polls, held and broke again {breaks} time(s)); last observed: {seen}",
+                        secs(window),
+                        secs(stay),
+                        secs(elapsed)
+                    )));
+                }
+            }
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -201,5 +250,37 @@ mod tests {
             panic!("{err:?}")
         };
         assert!(msg.contains("(poll 3): Ready=Unknown"), "{msg}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settles_ignores_a_condition_that_breaks_and_waits_for_a_stable_one() {
+        let n = AtomicU32::new(0);
+        // Holds at polls 1-2 (stale), breaks at 3-4, holds from 5 on.
+        let began = settles("agents active", 100 * MS, 30 * MS, 10 * MS, || async {
+            let k = n.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(if (3..=4).contains(&k) {
+                Observed::Not("1 of 2 active".into())
+            } else {
+                Observed::Holds(())
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(began, 40 * MS, "the stable run began at poll 5");
+        let err = settles("agents active", 50 * MS, 30 * MS, 10 * MS, || async {
+            let k = n.fetch_add(1, Ordering::SeqCst);
+            Ok(if k.is_multiple_of(2) {
+                Observed::Holds(())
+            } else {
+                Observed::Not("1 of 2 active".into())
+            })
+        })
+        .await
+        .unwrap_err();
+        let CaseError::Failed(msg) = err else {
+            panic!("{err:?}")
+        };
+        assert!(msg.contains("for 0.0 s without a break"), "{msg}");
+        assert!(msg.contains("last observed: 1 of 2 active"), "{msg}");
     }
 }
