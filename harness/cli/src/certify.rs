@@ -531,6 +531,8 @@ fn options(
         retries: 0,
         run_id: Some(run.clone()),
         on_interrupt: None,
+        scenario: None,
+        replay: Default::default(),
     }
 }
 

@@ -529,6 +529,8 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
             .collect(),
         run_id: None,
         on_interrupt: None,
+        scenario: None,
+        replay: Default::default(),
     };
     let Some(summary) = ordeal::run::run(cases, opts).await? else {
         return Ok(ExitStatus::Passed);

@@ -43,6 +43,8 @@ fn selftest_options(
         retries,
         run_id: None,
         on_interrupt: None,
+        scenario: None,
+        replay: Default::default(),
     }
 }
 

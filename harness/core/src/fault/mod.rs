@@ -10,7 +10,9 @@
 //! healing twice is harmless. [`scrub`] removes what a dead run left inside containers that
 //! outlive it.
 //!
-//! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed.
+//! [`schedule`] holds fault schedules: scenario files written by hand, or generated from a seed;
+//! [`exec`] runs one against a cluster's nodes and records what it did (the executed schedule
+//! that `run.json` stores and `ordeal replay` runs again).
 //!
 //! # Known limitations
 //! - Latency is userspace (`ordeal-delay` on NFQUEUE): constant delay, about 1 ms resolution,
@@ -23,6 +25,7 @@
 //!   a process: its supervisor, if there is one, does. A supervisor that is PID 1 cannot be
 //!   stopped from inside: its restarts are killed on sight, each living up to about 10 ms.
 
+pub mod exec;
 pub mod grudge;
 mod helper;
 mod net;

@@ -326,6 +326,7 @@ mod tests {
             negative_control: false,
             logs: vec!["/r/logs/smoke.kill.x/server.log".into()],
             attempts: vec![],
+            schedule: None,
         }];
         let page = html(&meta, &cases, &timeline);
         assert!(page.contains("badge b-failed\">failed"), "run verdict");

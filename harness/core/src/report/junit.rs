@@ -331,6 +331,7 @@ mod tests {
             negative_control: false,
             logs: vec![],
             attempts: vec![],
+            schedule: None,
         }
     }
 

@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::{
     Result,
     check::CaseError,
+    fault::{exec::ExecutedSchedule, schedule::Schedule},
     images::ImageSet,
     runtime::{Container, ContainerSpec, Engine, Network, NetworkSpec, RunId, cleanup},
     timeline::{RunEvent, Timeline},
@@ -109,6 +110,17 @@ struct Inner {
     rng: Mutex<ChaCha8Rng>,
     containers: Mutex<Vec<Arc<Container>>>,
     labels: Vec<(String, String)>,
+    schedule_input: Option<ScheduleInput>,
+    executed: Mutex<Option<ExecutedSchedule>>,
+}
+
+/// Where a case that runs a fault schedule takes it from, when not from the seed.
+#[derive(Debug, Clone)]
+pub enum ScheduleInput {
+    /// A scenario file (`ordeal run --scenario FILE`).
+    Scenario(Schedule),
+    /// The schedule a recorded run executed, its resolved nodes pinned (`ordeal replay`).
+    Replay(ExecutedSchedule),
 }
 
 impl CaseCtx {
@@ -135,6 +147,8 @@ impl CaseCtx {
                 rng: Mutex::new(rng),
                 containers: Mutex::default(),
                 labels: Vec::new(),
+                schedule_input: None,
+                executed: Mutex::default(),
             }),
         }
     }
@@ -151,6 +165,34 @@ impl CaseCtx {
             .labels
             .extend(labels);
         self
+    }
+
+    /// Gives the case a schedule to run instead of the one its seed would draw.
+    ///
+    /// # Panics
+    /// If the context was already cloned: the input is set right after [`Self::new`].
+    #[must_use]
+    pub fn with_schedule(mut self, input: Option<ScheduleInput>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_schedule on a context that is not shared yet")
+            .schedule_input = input;
+        self
+    }
+
+    /// The schedule given to this case (scenario file or replay), if any.
+    pub fn schedule_input(&self) -> Option<&ScheduleInput> {
+        self.inner.schedule_input.as_ref()
+    }
+
+    /// Records the schedule the case executed: `run.json` stores it with the case, and
+    /// `ordeal replay` runs it again.
+    pub fn record_schedule(&self, schedule: ExecutedSchedule) {
+        *self.inner.executed.lock().expect("schedule lock") = Some(schedule);
+    }
+
+    /// The schedule recorded with [`Self::record_schedule`], if any.
+    pub fn recorded_schedule(&self) -> Option<ExecutedSchedule> {
+        self.inner.executed.lock().expect("schedule lock").clone()
     }
 
     /// The run this context belongs to.

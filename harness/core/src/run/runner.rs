@@ -2,6 +2,7 @@
 //! `--test-threads` behave as in `cargo test`; results go to the timeline and the reports.
 
 use std::{
+    collections::BTreeMap,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -11,10 +12,11 @@ use futures::FutureExt;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Serialize;
 
-use super::{BoxFuture, Case, CaseCtx, case_rng};
+use super::{BoxFuture, Case, CaseCtx, ScheduleInput, case_rng};
 use crate::{
     Error, ExitStatus, Result,
     check::CaseError,
+    fault::{exec::ExecutedSchedule, schedule::Schedule},
     images::ImageSet,
     report,
     runtime::{Engine, RunId, cleanup},
@@ -47,6 +49,11 @@ pub struct RunOptions {
     /// Awaited when the run is interrupted, after its Docker objects are removed and before the
     /// process exits 130: removes what the run made outside Docker.
     pub on_interrupt: Option<InterruptCleanup>,
+    /// A scenario for the cases that run a fault schedule (`--scenario FILE`).
+    pub scenario: Option<Schedule>,
+    /// Executed schedules to run again, by case name (`ordeal replay`); they take precedence
+    /// over `scenario`.
+    pub replay: BTreeMap<String, ExecutedSchedule>,
 }
 
 /// What an interrupted run removes outside Docker (`ordeal certify`'s namespace or
@@ -120,6 +127,10 @@ pub struct CaseRecord {
     /// outcome, duration and message are those of the last attempt.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// The fault schedule the case executed (of its last attempt), with the nodes each entry
+    /// resolved to and when it was injected and healed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ExecutedSchedule>,
 }
 
 impl CaseRecord {
@@ -252,6 +263,12 @@ pub async fn run(cases: Vec<Case>, mut opts: RunOptions) -> Result<Option<RunSum
             let logs_dir = dir.join("logs");
             let (seed, negative) = (opts.seed, opts.negative_controls);
             let retries = if negative { 0 } else { opts.retries };
+            let input = opts
+                .replay
+                .get(&case.name)
+                .cloned()
+                .map(ScheduleInput::Replay)
+                .or_else(|| opts.scenario.clone().map(ScheduleInput::Scenario));
             let name = trial_name(&case, negative);
             let kind = case.suite.clone();
             Trial::test(name, move || {
@@ -268,7 +285,8 @@ pub async fn run(cases: Vec<Case>, mut opts: RunOptions) -> Result<Option<RunSum
                         timeline.clone(),
                         case_rng(seed, &case.name),
                         negative,
-                    );
+                    )
+                    .with_schedule(input.clone());
                     let dir = if attempt == 1 {
                         logs_dir.clone()
                     } else {
@@ -456,6 +474,7 @@ async fn run_one(case: &Case, ctx: CaseCtx, logs_dir: &std::path::Path) -> CaseR
             )),
         ),
     };
+    let schedule = ctx.recorded_schedule();
     let logs = ctx.finish(outcome != Outcome::Passed, logs_dir).await;
     ctx.record(RunEvent::CaseFinished {
         outcome: outcome.word().into(),
@@ -470,6 +489,7 @@ async fn run_one(case: &Case, ctx: CaseCtx, logs_dir: &std::path::Path) -> CaseR
         negative_control: negative,
         logs,
         attempts: Vec::new(),
+        schedule,
     }
 }
 
