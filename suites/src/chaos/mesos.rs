@@ -29,8 +29,8 @@ use ordeal::{
 };
 
 const IMAGES: &[&str] = &["mesos", "zookeeper"];
-const IMAGES_WITH_FAULTS: &[&str] = &["mesos", "zookeeper", "fault-helper"];
-const POLL: Duration = Duration::from_millis(200);
+pub(super) const IMAGES_WITH_FAULTS: &[&str] = &["mesos", "zookeeper", "fault-helper"];
+pub(super) const POLL: Duration = Duration::from_millis(200);
 /// What the masters are started with (`docs/configuration/master.md`: a duration and a count;
 /// the defaults are 15secs and 5).
 const PING_TIMEOUT: &str = "2secs";
@@ -40,7 +40,7 @@ const SLACK: Duration = Duration::from_secs(10);
 /// An agent that lost its master retries registration with a backoff capped at
 /// `REGISTER_RETRY_INTERVAL_MAX` (1 min, `src/slave/constants.hpp`); after a heal it is back
 /// within that, plus slack.
-const REREGISTER_WINDOW: Duration = Duration::from_secs(75);
+pub(super) const REREGISTER_WINDOW: Duration = Duration::from_secs(75);
 /// MARK_AGENT_GONE is one registry write; its updates follow at once.
 const GONE_WINDOW: Duration = Duration::from_secs(15);
 
@@ -84,7 +84,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// One master with fast agent pings, two agents.
-fn config() -> MesosConfig {
+pub(super) fn config() -> MesosConfig {
     MesosConfig {
         master_env: vec![
             ("MESOS_AGENT_PING_TIMEOUT".into(), PING_TIMEOUT.into()),
@@ -99,9 +99,9 @@ fn config() -> MesosConfig {
 
 /// The master's agent health check, as the live flags set it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Pings {
+pub(super) struct Pings {
     /// `agent_ping_timeout`: the period of the pings and how long each waits for its pong.
-    timeout: Duration,
+    pub(super) timeout: Duration,
     /// `max_agent_ping_timeouts`: unanswered pings in a row that make the agent unreachable.
     max: u32,
 }
@@ -126,7 +126,7 @@ impl Pings {
         })
     }
 
-    async fn live(cluster: &MesosCluster) -> Result<Self, CaseError> {
+    pub(super) async fn live(cluster: &MesosCluster) -> Result<Self, CaseError> {
         let (_, op) = cluster
             .leader()
             .await
@@ -139,11 +139,11 @@ impl Pings {
     /// before the fault may still arrive, so the first unanswered ping goes out up to one
     /// period later, and `max` timeouts of it follow (`SlaveObserver`, Mesos 1.11); plus
     /// [`SLACK`].
-    fn unreachable_window(self) -> Duration {
+    pub(super) fn unreachable_window(self) -> Duration {
         self.timeout * (self.max + 1) + SLACK
     }
 
-    fn describe(self) -> String {
+    pub(super) fn describe(self) -> String {
         format!(
             "agent_ping_timeout {:?} × (max_agent_ping_timeouts {} + 1) + slack {SLACK:?} = {:?}",
             self.timeout,
@@ -155,7 +155,7 @@ impl Pings {
 
 /// A framework's status updates as they arrived, and whether its event stream ended.
 #[derive(Debug, Default)]
-struct Recorded {
+pub(super) struct Recorded {
     updates: Vec<(Instant, TaskStatus)>,
     closed: Option<String>,
 }
@@ -700,11 +700,11 @@ async fn mark_gone(ctx: CaseCtx) -> Result<(), CaseError> {
 /// from the replicated log (2 of 3 replicas). Generous: other clusters share the host.
 const LEADER_SLACK: Duration = Duration::from_secs(30);
 /// From the new leader to the framework re-subscribed with its id.
-const RESUBSCRIBE_WINDOW: Duration = Duration::from_secs(30);
+pub(super) const RESUBSCRIBE_WINDOW: Duration = Duration::from_secs(30);
 /// From the re-subscription to TASK_RUNNING for both tasks in answer to RECONCILE: the agents
 /// must first detect the new leader and re-register with it (the master does not answer
 /// explicit reconciliation for tasks on agents it has only recovered from the registry).
-const RECONCILE_WINDOW: Duration = Duration::from_secs(60);
+pub(super) const RECONCILE_WINDOW: Duration = Duration::from_secs(60);
 /// The framework's failover timeout: far longer than the failover takes.
 const FAILOVER_TIMEOUT: f64 = 300.0;
 
@@ -737,8 +737,258 @@ fn ha_framework(id: Option<Id>) -> FrameworkInfo {
     }
 }
 
+/// A checkpointing, partition-aware framework ([`ha_framework`]) with one long task RUNNING on
+/// each agent; a background reader records every update of the tasks.
+pub(super) struct HaTasks {
+    pub(super) sched: Scheduler,
+    pub(super) framework_id: Id,
+    /// The agents' ids, in agent order.
+    pub(super) agents: Vec<Id>,
+    /// The tasks, task `i` on agent `i`.
+    pub(super) tasks: Vec<Id>,
+    pub(super) recorded: Arc<Mutex<Recorded>>,
+    pub(super) readers: Readers,
+}
+
+impl HaTasks {
+    /// Subscribes to master `leader` (from 0) and launches task `ordeal-chaos-<name>-<i>` on
+    /// each agent's first offer (declining the rest), then waits until every one is RUNNING.
+    pub(super) async fn launch(
+        ctx: &CaseCtx,
+        cluster: &MesosCluster,
+        leader: usize,
+        name: &str,
+    ) -> Result<Self, CaseError> {
+        let mut agents = Vec::new();
+        for i in 0..cluster.agents.len() {
+            agents.push(cluster.agent_id(i).await?);
+        }
+        let (sched, mut events) =
+            Scheduler::subscribe(&cluster.masters[leader].1, &ha_framework(None)).await?;
+        let framework_id = sched.framework_id.clone();
+        ctx.step(format!(
+            "framework {} subscribed to master{} (checkpoint, failover_timeout {FAILOVER_TIMEOUT} s)",
+            framework_id.value,
+            leader + 1
+        ));
+        let tasks: Vec<Id> = (1..=agents.len())
+            .map(|i| Id::new(format!("ordeal-chaos-{name}-{i}-{}", ctx.token())))
+            .collect();
+        let mut launched = vec![false; agents.len()];
+        let offer_window = Duration::from_secs(30);
+        tokio::time::timeout(offer_window, async {
+            while launched.iter().any(|l| !l) {
+                let e = match events.next().await {
+                    Ok(Some(e)) => e,
+                    Ok(None) => {
+                        return Err(CaseError::infra("event stream closed before the offers"));
+                    }
+                    Err(e) => return Err(CaseError::infra(e)),
+                };
+                if e.kind != EventType::Offers {
+                    continue;
+                }
+                for o in e.offers.map(|o| o.offers).unwrap_or_default() {
+                    match agents.iter().position(|a| *a == o.agent_id) {
+                        Some(i) if !launched[i] => {
+                            let task = TaskInfo {
+                                name: format!("ordeal-chaos-{name}-{}", i + 1),
+                                task_id: tasks[i].clone(),
+                                agent_id: o.agent_id.clone(),
+                                resources: vec![
+                                    Resource::scalar("cpus", 0.1),
+                                    Resource::scalar("mem", 32.0),
+                                ],
+                                command: Some(CommandInfo::shell("exec sleep 3600")),
+                                health_check: None,
+                                kill_policy: None,
+                            };
+                            sched
+                                .launch(std::slice::from_ref(&o.id), &[task], REFUSE)
+                                .await?;
+                            launched[i] = true;
+                            ctx.step(format!(
+                                "launched task{} {} on agent{} ({})",
+                                i + 1,
+                                tasks[i].value,
+                                i + 1,
+                                o.agent_id.value
+                            ));
+                        }
+                        _ => {
+                            sched
+                                .decline(std::slice::from_ref(&o.id), REFUSE)
+                                .await?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|_| {
+            CaseError::failed(format!(
+                "expected offers from every agent within {offer_window:?}; launched on agents: {launched:?}"
+            ))
+        })??;
+        let recorded = Arc::new(Mutex::new(Recorded::default()));
+        let readers = Readers(vec![tokio::spawn(read_events(
+            sched.clone(),
+            events,
+            tasks.clone(),
+            recorded.clone(),
+        ))]);
+        let start = Instant::now();
+        eventually(
+            "every task TASK_RUNNING",
+            Duration::from_secs(30),
+            POLL,
+            || async {
+                let r = recorded.lock().expect("recorded lock");
+                let running = tasks
+                    .iter()
+                    .filter(|t| {
+                        r.updates
+                            .iter()
+                            .any(|(_, s)| s.task_id == **t && s.state == TaskState::TaskRunning)
+                    })
+                    .count();
+                drop(r);
+                Ok(if running == tasks.len() {
+                    Observed::Holds(())
+                } else {
+                    Observed::Not(task_history(&recorded, &tasks, start))
+                })
+            },
+        )
+        .await?;
+        ctx.step(format!(
+            "{} tasks TASK_RUNNING within {:.2} s",
+            tasks.len(),
+            secs(start.elapsed())
+        ));
+        Ok(Self {
+            sched,
+            framework_id,
+            agents,
+            tasks,
+            recorded,
+            readers,
+        })
+    }
+
+    /// Re-subscribes the framework with its id to master `leader` (from 0), retrying within
+    /// `window`, and records the new stream's updates too.
+    pub(super) async fn resubscribe(
+        &mut self,
+        cluster: &MesosCluster,
+        leader: usize,
+        window: Duration,
+    ) -> Result<(), CaseError> {
+        let info = ha_framework(Some(self.framework_id.clone()));
+        let (again, events) = Scheduler::subscribe_within(
+            &format!(
+                "the framework to re-subscribe to master{} with id {}",
+                leader + 1,
+                self.framework_id.value
+            ),
+            &cluster.masters[leader].1,
+            &info,
+            window,
+            POLL,
+        )
+        .await?;
+        if again.framework_id != self.framework_id {
+            return Err(CaseError::failed(format!(
+                "expected the framework to keep id {} on master{}; it gave {}",
+                self.framework_id.value,
+                leader + 1,
+                again.framework_id.value
+            )));
+        }
+        self.readers.0.push(tokio::spawn(read_events(
+            again.clone(),
+            events,
+            self.tasks.clone(),
+            self.recorded.clone(),
+        )));
+        self.sched = again;
+        Ok(())
+    }
+}
+
+/// Asks RECONCILE for `tasks` (task `i` on `agents[i]`) through `sched` every 2 s until the
+/// master answers TASK_RUNNING (REASON_RECONCILIATION) for every one, within `window`; returns
+/// when each answer came. With `fail_on_lost`, a terminal or TASK_UNREACHABLE update recorded at
+/// any time ends the wait with those updates instead (`Ok(Err(..))`). Histories in messages are
+/// timed from `zero`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "two callers with different windows"
+)]
+pub(super) async fn reconciled_running(
+    what: &str,
+    window: Duration,
+    sched: &Scheduler,
+    tasks: &[Id],
+    agents: &[Id],
+    recorded: &Mutex<Recorded>,
+    fail_on_lost: bool,
+    zero: Instant,
+) -> Result<Result<Vec<Instant>, Vec<String>>, CaseError> {
+    let first_ask = Instant::now();
+    let mut asked: Option<Instant> = None;
+    let reconcile: Vec<(Id, Option<Id>)> = tasks
+        .iter()
+        .cloned()
+        .zip(agents.iter().cloned().map(Some))
+        .collect();
+    eventually(what, window, POLL, || {
+        let due = asked.is_none_or(|a| a.elapsed() >= Duration::from_secs(2));
+        if due {
+            asked = Some(Instant::now());
+        }
+        let reconcile = &reconcile;
+        async move {
+            let (answered, bad) = {
+                let r = recorded.lock().expect("recorded lock");
+                let bad: Vec<String> = r
+                    .updates
+                    .iter()
+                    .filter(|(_, s)| fail_on_lost && lost(s.state))
+                    .map(|(_, s)| format!("{} {}", s.task_id.value, describe(s)))
+                    .collect();
+                let answered = tasks
+                    .iter()
+                    .filter_map(|t| {
+                        r.updates.iter().find(|(at, s)| {
+                            *at >= first_ask
+                                && s.task_id == *t
+                                && s.state == TaskState::TaskRunning
+                                && s.reason.as_deref() == Some("REASON_RECONCILIATION")
+                        })
+                    })
+                    .map(|(at, _)| *at)
+                    .collect::<Vec<_>>();
+                (answered, bad)
+            };
+            if !bad.is_empty() {
+                return Ok(Observed::Holds(Err(bad)));
+            }
+            if answered.len() == tasks.len() {
+                return Ok(Observed::Holds(Ok(answered)));
+            }
+            if due {
+                sched.reconcile(reconcile).await?;
+            }
+            Ok(Observed::Not(task_history(recorded, tasks, zero)))
+        }
+    })
+    .await
+}
+
 /// Background readers, aborted when the case ends.
-struct Readers(Vec<tokio::task::JoinHandle<()>>);
+pub(super) struct Readers(Vec<tokio::task::JoinHandle<()>>);
 
 impl Drop for Readers {
     fn drop(&mut self) {
@@ -754,7 +1004,7 @@ fn lost(state: TaskState) -> bool {
 }
 
 /// Every recorded update, timed from `zero`, with the task's short name.
-fn task_history(recorded: &Mutex<Recorded>, tasks: &[Id], zero: Instant) -> String {
+pub(super) fn task_history(recorded: &Mutex<Recorded>, tasks: &[Id], zero: Instant) -> String {
     let r = recorded.lock().expect("recorded lock");
     let mut out = r
         .updates
@@ -803,106 +1053,7 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
     ctx.step(format!("leader is master{}; {window_text}", old + 1));
 
     // One framework, one long task on each agent.
-    let agents = [cluster.agent_id(0).await?, cluster.agent_id(1).await?];
-    let (sched, mut events) =
-        Scheduler::subscribe(&cluster.masters[old].1, &ha_framework(None)).await?;
-    let framework_id = sched.framework_id.clone();
-    ctx.step(format!(
-        "framework {} subscribed to master{} (checkpoint, failover_timeout {FAILOVER_TIMEOUT} s)",
-        framework_id.value,
-        old + 1
-    ));
-    let tasks: Vec<Id> = (1..=agents.len())
-        .map(|i| Id::new(format!("ordeal-chaos-failover-{i}-{}", ctx.token())))
-        .collect();
-    let mut launched = [false; 2];
-    let offer_window = Duration::from_secs(30);
-    tokio::time::timeout(offer_window, async {
-        while launched.iter().any(|l| !l) {
-            let e = match events.next().await {
-                Ok(Some(e)) => e,
-                Ok(None) => return Err(CaseError::infra("event stream closed before the offers")),
-                Err(e) => return Err(CaseError::infra(e)),
-            };
-            if e.kind != EventType::Offers {
-                continue;
-            }
-            for o in e.offers.map(|o| o.offers).unwrap_or_default() {
-                match agents.iter().position(|a| *a == o.agent_id) {
-                    Some(i) if !launched[i] => {
-                        let task = TaskInfo {
-                            name: format!("ordeal-chaos-failover-{}", i + 1),
-                            task_id: tasks[i].clone(),
-                            agent_id: o.agent_id.clone(),
-                            resources: vec![
-                                Resource::scalar("cpus", 0.1),
-                                Resource::scalar("mem", 32.0),
-                            ],
-                            command: Some(CommandInfo::shell("exec sleep 3600")),
-                            health_check: None,
-                            kill_policy: None,
-                        };
-                        sched
-                            .launch(std::slice::from_ref(&o.id), &[task], REFUSE)
-                            .await?;
-                        launched[i] = true;
-                        ctx.step(format!(
-                            "launched task{} {} on agent{} ({})",
-                            i + 1,
-                            tasks[i].value,
-                            i + 1,
-                            o.agent_id.value
-                        ));
-                    }
-                    _ => sched
-                        .decline(std::slice::from_ref(&o.id), REFUSE)
-                        .await?,
-                }
-            }
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|_| {
-        CaseError::failed(format!(
-            "expected offers from both agents within {offer_window:?}; launched on agents: {launched:?}"
-        ))
-    })??;
-    let recorded = Arc::new(Mutex::new(Recorded::default()));
-    let mut readers = Readers(vec![tokio::spawn(read_events(
-        sched.clone(),
-        events,
-        tasks.clone(),
-        recorded.clone(),
-    ))]);
-    let start = Instant::now();
-    eventually(
-        "both tasks TASK_RUNNING",
-        Duration::from_secs(30),
-        POLL,
-        || async {
-            let r = recorded.lock().expect("recorded lock");
-            let running = tasks
-                .iter()
-                .filter(|t| {
-                    r.updates
-                        .iter()
-                        .any(|(_, s)| s.task_id == **t && s.state == TaskState::TaskRunning)
-                })
-                .count();
-            drop(r);
-            Ok(if running == tasks.len() {
-                Observed::Holds(())
-            } else {
-                Observed::Not(task_history(&recorded, &tasks, start))
-            })
-        },
-    )
-    .await?;
-    ctx.step(format!(
-        "both tasks TASK_RUNNING within {:.2} s",
-        secs(start.elapsed())
-    ));
+    let mut ha = HaTasks::launch(&ctx, &cluster, old, "failover").await?;
 
     let victim = if ctx.negative_control() {
         // Broken on purpose: the leader lives on, and a task's agent dies.
@@ -946,38 +1097,11 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
     ));
     ctx.check_passed(&format!("master{} leads within the window", new + 1));
 
-    let url = cluster.masters[new].1.clone();
-    let info = ha_framework(Some(framework_id.clone()));
-    let (again, events) = Scheduler::subscribe_within(
-        &format!(
-            "the framework to re-subscribe to master{} with id {}",
-            new + 1,
-            framework_id.value
-        ),
-        &url,
-        &info,
-        RESUBSCRIBE_WINDOW,
-        POLL,
-    )
-    .await?;
+    ha.resubscribe(&cluster, new, RESUBSCRIBE_WINDOW).await?;
     let to_subscribed = killed.elapsed();
-    if again.framework_id != framework_id {
-        return Err(CaseError::failed(format!(
-            "expected the framework to keep id {} on master{}; it gave {}",
-            framework_id.value,
-            new + 1,
-            again.framework_id.value
-        )));
-    }
-    readers.0.push(tokio::spawn(read_events(
-        again.clone(),
-        events,
-        tasks.clone(),
-        recorded.clone(),
-    )));
     ctx.step(format!(
         "kill → framework {} re-subscribed to master{} {:.2} s",
-        framework_id.value,
+        ha.framework_id.value,
         new + 1,
         secs(to_subscribed)
     ));
@@ -985,61 +1109,18 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
 
     // Explicit reconciliation, asked again every 2 s until the agents are back and the master
     // answers for both tasks.
-    let first_ask = Instant::now();
-    let mut asked: Option<Instant> = None;
-    let reconcile: Vec<(Id, Option<Id>)> = tasks
-        .iter()
-        .cloned()
-        .zip(agents.iter().cloned().map(Some))
-        .collect();
-    let outcome = eventually(
+    let outcome = reconciled_running(
         &format!(
             "TASK_RUNNING (REASON_RECONCILIATION) for both tasks from master{} in answer to RECONCILE, within {RECONCILE_WINDOW:?} of the re-subscription",
             new + 1
         ),
         RECONCILE_WINDOW,
-        POLL,
-        || {
-            let due = asked.is_none_or(|a| a.elapsed() >= Duration::from_secs(2));
-            if due {
-                asked = Some(Instant::now());
-            }
-            let (recorded, tasks, again, reconcile) = (&recorded, &tasks, &again, &reconcile);
-            async move {
-                let (answered, bad) = {
-                    let r = recorded.lock().expect("recorded lock");
-                    let bad: Vec<String> = r
-                        .updates
-                        .iter()
-                        .filter(|(_, s)| lost(s.state))
-                        .map(|(_, s)| format!("{} {}", s.task_id.value, describe(s)))
-                        .collect();
-                    let answered = tasks
-                        .iter()
-                        .filter_map(|t| {
-                            r.updates.iter().find(|(at, s)| {
-                                *at >= first_ask
-                                    && s.task_id == *t
-                                    && s.state == TaskState::TaskRunning
-                                    && s.reason.as_deref() == Some("REASON_RECONCILIATION")
-                            })
-                        })
-                        .map(|(at, _)| *at)
-                        .collect::<Vec<_>>();
-                    (answered, bad)
-                };
-                if !bad.is_empty() {
-                    return Ok(Observed::Holds(Err(bad)));
-                }
-                if answered.len() == tasks.len() {
-                    return Ok(Observed::Holds(Ok(answered)));
-                }
-                if due {
-                    again.reconcile(reconcile).await?;
-                }
-                Ok(Observed::Not(task_history(recorded, tasks, killed)))
-            }
-        },
+        &ha.sched,
+        &ha.tasks,
+        &ha.agents,
+        &ha.recorded,
+        true,
+        killed,
     )
     .await
     .map_err(|e| match e {
@@ -1052,7 +1133,7 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
         CaseError::failed(format!(
             "expected no terminal or TASK_UNREACHABLE update for the tasks; got {} (all updates, timed from the kill of {victim}: {})",
             bad.join(", "),
-            task_history(&recorded, &tasks, killed)
+            task_history(&ha.recorded, &ha.tasks, killed)
         ))
     })?;
     let to_running = answered
@@ -1067,7 +1148,7 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
     ctx.check_passed("both tasks TASK_RUNNING on the new leader (explicit reconciliation)");
 
     let bad: Vec<String> = {
-        let r = recorded.lock().expect("recorded lock");
+        let r = ha.recorded.lock().expect("recorded lock");
         r.updates
             .iter()
             .filter(|(_, s)| lost(s.state))
@@ -1078,15 +1159,15 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
         return Err(CaseError::failed(format!(
             "expected no terminal or TASK_UNREACHABLE update for the tasks at any point; got {} (all updates: {})",
             bad.join(", "),
-            task_history(&recorded, &tasks, killed)
+            task_history(&ha.recorded, &ha.tasks, killed)
         )));
     }
     ctx.step(format!(
         "every update, timed from the kill: {}",
-        task_history(&recorded, &tasks, killed)
+        task_history(&ha.recorded, &ha.tasks, killed)
     ));
     ctx.check_passed("no terminal or TASK_UNREACHABLE update for either task");
-    drop(readers);
+    drop(ha);
     Ok(())
 }
 
