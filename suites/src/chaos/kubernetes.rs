@@ -9,16 +9,16 @@ use ordeal::{
     run::{Case, CaseCtx},
 };
 
-const IMAGES: &[&str] = &[
+pub(super) const IMAGES: &[&str] = &[
     "k8s-control-plane",
     "k8s-node",
     "pause",
     "workload",
     "fault-helper",
 ];
-const POLL: Duration = Duration::from_millis(500);
+pub(super) const POLL: Duration = Duration::from_millis(500);
 /// Slack on top of every computed window: scheduling, container start, poll interval.
-const SLACK: Duration = Duration::from_secs(20);
+pub(super) const SLACK: Duration = Duration::from_secs(20);
 
 /// Every chaos case against Kubernetes.
 pub fn cases() -> Vec<Case> {
@@ -67,7 +67,7 @@ pub fn cases() -> Vec<Case> {
 /// - Eviction: on a loaded 2-core host a 10 s grace let the *healthy* node miss a renewal too;
 ///   with every node NotReady the node lifecycle controller enters full-disruption mode, lifts
 ///   the taints and evicts nothing (a CI run of the partition control saw exactly that).
-const CHAOS_TIMINGS: KubeTimings = KubeTimings {
+pub(super) const CHAOS_TIMINGS: KubeTimings = KubeTimings {
     node_monitor_grace_period: Duration::from_secs(30),
     node_monitor_period: Duration::from_secs(2),
 };
@@ -75,7 +75,7 @@ const CHAOS_TIMINGS: KubeTimings = KubeTimings {
 const PAUSE_MARGIN: Duration = Duration::from_secs(10);
 
 /// A Deployment of `replicas` pods that tolerate `unreachable` for `toleration` seconds.
-fn deployment(
+pub(super) fn deployment(
     ctx: &CaseCtx,
     name: &str,
     replicas: u32,
@@ -107,7 +107,7 @@ spec:
 
 /// What the suites need of a pod, read from `kubectl get pods -o json`.
 #[derive(Debug, Clone)]
-struct PodView {
+pub(super) struct PodView {
     name: String,
     uid: String,
     node: String,
@@ -149,7 +149,7 @@ async fn same_pods_running(
     })
 }
 
-async fn pods(cluster: &KubeCluster, app: &str) -> ordeal::Result<Vec<PodView>> {
+pub(super) async fn pods(cluster: &KubeCluster, app: &str) -> ordeal::Result<Vec<PodView>> {
     let out = cluster
         .kubectl(&["get", "pods", "-l", &format!("app={app}"), "-o", "json"])
         .await?;
@@ -182,7 +182,7 @@ async fn pods(cluster: &KubeCluster, app: &str) -> ordeal::Result<Vec<PodView>> 
 }
 
 /// Per node, the pods that are Running and not terminating.
-fn running_per_node(pods: &[PodView]) -> BTreeMap<String, usize> {
+pub(super) fn running_per_node(pods: &[PodView]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for p in pods
         .iter()
@@ -193,7 +193,10 @@ fn running_per_node(pods: &[PodView]) -> BTreeMap<String, usize> {
     m
 }
 
-async fn node_state(cluster: &KubeCluster, name: &str) -> ordeal::Result<(String, Vec<String>)> {
+pub(super) async fn node_state(
+    cluster: &KubeCluster,
+    name: &str,
+) -> ordeal::Result<(String, Vec<String>)> {
     let out = cluster
         .kubectl(&["get", "node", name, "-o", "json"])
         .await?;
@@ -398,7 +401,7 @@ async fn partition_healed(ctx: CaseCtx) -> Result<(), CaseError> {
 /// Lease's `leaseDurationSeconds` (the kubelet's fixed renew fraction is 0.25), or, with no Lease
 /// in `kube-node-lease`, the kubelet's node-status-update-frequency, which ordeal's kubelet
 /// configuration leaves at its 10 s default. Returns the interval and where it came from.
-async fn heartbeat_interval(
+pub(super) async fn heartbeat_interval(
     cluster: &KubeCluster,
     node: &str,
 ) -> ordeal::Result<(Duration, &'static str)> {

@@ -1,7 +1,8 @@
 //! `chaos`: faults injected from outside the cluster (Docker kill, iptables partitions in the
 //! node's network namespace), never through the cluster's own API, with checks whose windows
 //! come from the live flags and the live objects: Kubernetes taint-based eviction, and Mesos
-//! agents lost, partitioned and marked gone.
+//! agents lost, partitioned and marked gone; and whole fault schedules ([`scenario`]) after
+//! which each cluster must recover.
 //!
 //! # Known limitations
 //! - The Mesos cases run one master with fast agent pings (2 s × 3, set through the masters'
@@ -15,6 +16,7 @@
 
 mod kubernetes;
 mod mesos;
+pub mod scenario;
 
 use ordeal::run::Case;
 
@@ -22,5 +24,6 @@ use ordeal::run::Case;
 pub fn cases() -> Vec<Case> {
     let mut cases = kubernetes::cases();
     cases.extend(mesos::cases());
+    cases.extend(scenario::cases());
     cases
 }
