@@ -39,7 +39,7 @@ struct Cli {
 enum Command {
     /// Run suites: every case is a trial, selected like `cargo test` selects tests.
     #[command(after_help = RUN_HELP)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run a recorded run again: the same profile, seed and cases, read from its run.json.
     #[command(after_help = REPLAY_HELP)]
     Replay(ReplayArgs),
@@ -90,6 +90,12 @@ Examples:
   ordeal run --retries 2                       rerun failed cases; passes on a retry are FLAKY
   ordeal run --bundle                          also write reports/<run>.tar.gz (no credentials)
   ordeal run --image workload=busybox:1.36     use an image from your registry (present locally)
+  ordeal run --profile conformance chaos::scenario
+                                               run a fault schedule drawn from the seed against
+                                               Kubernetes and Mesos, then check they recover
+  ordeal run --profile conformance --scenario suites/scenarios/agent-partition.toml
+                                               run a scenario file instead (its targets pick the
+                                               backend: node... Kubernetes, agent/master/leader Mesos)
 
 Reports go to <report-dir>/<run id>/ (junit.xml, run.json, logs/ of failed cases);
 <report-dir>/latest points at the newest run.
@@ -103,7 +109,9 @@ Examples:
   ordeal replay run.json --bundle              from an unpacked evidence bundle, with a new one
 
 Only the random choices repeat (targets, tokens, fault schedules); the timing of the system under
-test is its own. A recorded image that differs from the current recipe's is reported, and the
+test is its own. A case that executed a fault schedule runs exactly the recorded one again: the
+same entries aimed at the same nodes (`agent` and `leader` as they resolved then), not one
+drawn anew. A recorded image that differs from the current recipe's is reported, and the
 current one is used.
 
 Exit codes: as `ordeal run`; 2 if the file is not a run.json or names a case ordeal lacks.";
@@ -152,9 +160,18 @@ struct RunArgs {
     /// report, the logs and REPRODUCE.txt, with every credential redacted.
     #[arg(long)]
     bundle: bool,
+    /// Run the fault schedule of scenario FILE (suites/scenarios/README.md) against the cluster
+    /// its targets name (node... Kubernetes; agent, master, leader... Mesos): selects that
+    /// backend's `chaos::scenario` case, which must then recover. Needs a profile with the
+    /// `chaos` suite (`--profile conformance`).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
     /// Exactly these cases (set by `ordeal replay`).
     #[arg(skip)]
     only: Vec<String>,
+    /// Executed schedules to run again, by case (set by `ordeal replay`).
+    #[arg(skip)]
+    replay: std::collections::BTreeMap<String, ordeal::fault::exec::ExecutedSchedule>,
     /// Use NAME=REFERENCE instead of a built image (the image must be present locally).
     #[arg(long = "image", value_name = "NAME=REF")]
     images: Vec<String>,
@@ -312,7 +329,7 @@ fn init_tracing(verbose: u8) {
 
 async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
     match command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
         Command::Replay(args) => replay(args).await,
         Command::Images(ImagesCommand::Build {
             names,
@@ -488,6 +505,21 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     if let Some(p) = args.partition {
         cases = p.select(cases, |c| c.name.as_str());
     }
+    let scenario = match &args.scenario {
+        Some(path) => {
+            let schedule = ordeal::fault::schedule::load_scenario(path)?;
+            let case = ordeal_suites::chaos::scenario::case_for(&schedule)
+                .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+            if !cases.iter().any(|c| c.name == case) {
+                return Err(Error::usage(format!(
+                    "--scenario runs `{case}`, which is not selected (hint: --profile conformance)"
+                )));
+            }
+            cases.retain(|c| c.name == case);
+            Some(schedule)
+        }
+        None => None,
+    };
     if !args.only.is_empty() {
         if let Some(missing) = args
             .only
@@ -522,6 +554,8 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
         negative_controls: args.negative_controls,
         retries: args.retries,
         images,
+        scenario,
+        replay: args.replay.clone(),
         properties: profile
             .properties
             .iter()
@@ -529,8 +563,6 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
             .collect(),
         run_id: None,
         on_interrupt: None,
-        scenario: None,
-        replay: Default::default(),
     };
     let Some(summary) = ordeal::run::run(cases, opts).await? else {
         return Ok(ExitStatus::Passed);
@@ -609,6 +641,8 @@ struct Recorded {
 #[derive(serde::Deserialize)]
 struct RecordedCase {
     name: String,
+    #[serde(default)]
+    schedule: Option<ordeal::fault::exec::ExecutedSchedule>,
 }
 
 async fn replay(args: ReplayArgs) -> Result<ExitStatus, Error> {
@@ -645,6 +679,18 @@ async fn replay(args: ReplayArgs) -> Result<ExitStatus, Error> {
         rec.seed,
         rec.cases.len()
     );
+    let mut replay = std::collections::BTreeMap::new();
+    for c in &rec.cases {
+        if let Some(s) = &c.schedule {
+            eprintln!(
+                "[ordeal] {}: the recorded schedule \"{}\" ({} fault(s), targets as resolved then)",
+                c.name,
+                s.name,
+                s.entries.len()
+            );
+            replay.insert(c.name.clone(), s.clone());
+        }
+    }
     let mut only: Vec<String> = rec.cases.into_iter().map(|c| c.name).collect();
     only.dedup();
     run(RunArgs {
@@ -655,7 +701,9 @@ async fn replay(args: ReplayArgs) -> Result<ExitStatus, Error> {
         negative_controls: rec.negative_controls,
         retries: args.retries,
         bundle: args.bundle,
+        scenario: None,
         only,
+        replay,
         images: Vec::new(),
         filter: None,
         list: false,

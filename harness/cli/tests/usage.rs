@@ -154,6 +154,7 @@ fn help_teaches_and_exits_zero() {
         &[
             "--negative-controls",
             "--seed",
+            "--scenario",
             "Examples:",
             "Exit codes",
             "reports",
