@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::RunMeta;
 use crate::{
+    fault::{exec::ExecutedSchedule, exec::describe as describe_fault},
     run::{CaseRecord, Outcome},
     timeline::{RunEvent, Stamped},
 };
@@ -146,6 +147,9 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
                 escape(a.message.as_deref().unwrap_or(""))
             );
         }
+        if let Some(sched) = &c.schedule {
+            schedule_table(&mut o, sched);
+        }
         o.push_str(&svg_timeline(&events));
         o.push_str("<table><tr><th>t</th><th>wall clock</th><th>event</th></tr>");
         let t0 = events.first().map_or(0, |e| e.mono_ms);
@@ -174,6 +178,49 @@ pub fn html(meta: &RunMeta, cases: &[CaseRecord], timeline: &[Stamped]) -> Strin
     }
     o.push_str("</body></html>\n");
     o
+}
+
+/// The executed fault schedule: per entry the plan, the nodes it hit and when.
+fn schedule_table(o: &mut String, s: &ExecutedSchedule) {
+    let secs = |ms: Option<u64>| {
+        ms.map_or_else(
+            || "-".to_owned(),
+            |ms| format!("+{:.2} s", ms as f64 / 1000.0),
+        )
+    };
+    let _ = write!(
+        o,
+        "<p><b>fault schedule</b> \"{}\" on {} (started {})</p><table><tr><th>#</th><th>planned</th><th>fault</th><th>target</th><th>resolved</th><th>in place</th><th>healed</th></tr>",
+        escape(&s.name),
+        escape(&s.backend),
+        escape(s.started.as_deref().unwrap_or("-"))
+    );
+    for (i, e) in s.entries.iter().enumerate() {
+        let mut resolved = e.resolved.join(", ");
+        if !e.resolved_to.is_empty() {
+            let _ = write!(resolved, " → {}", e.resolved_to.join(", "));
+        }
+        let healed = if e.held {
+            "never (held)".to_owned()
+        } else {
+            secs(e.healed_ms)
+        };
+        let _ = write!(
+            o,
+            "<tr><td>{i}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}{}</td></tr>",
+            secs(Some(e.at_ms)),
+            escape(&describe_fault(&e.fault)),
+            escape(&e.target),
+            escape(&resolved),
+            secs(e.injected_ms),
+            escape(&healed),
+            e.note
+                .as_deref()
+                .map(|n| format!(" ({})", escape(n)))
+                .unwrap_or_default()
+        );
+    }
+    o.push_str("</table>");
 }
 
 fn describe(e: &RunEvent) -> (&'static str, String) {
@@ -343,6 +390,30 @@ mod tests {
             "relative log link"
         );
         assert!(page.contains("rerun with --seed 5"));
+        assert!(!page.contains("fault schedule"), "no schedule, no table");
+        let mut with_schedule = cases[0].clone();
+        let mut sched = ExecutedSchedule::plan(
+            &crate::fault::schedule::Schedule {
+                name: "s".into(),
+                seed: None,
+                entries: vec![crate::fault::schedule::Entry {
+                    at_ms: 2_000,
+                    fault: crate::fault::schedule::Fault::Loss { probability: 0.3 },
+                    target: "agent".into(),
+                    duration_ms: Some(5_000),
+                }],
+            },
+            "mesos",
+        );
+        sched.entries[0].resolved = vec!["agent2".into()];
+        sched.entries[0].injected_ms = Some(2_040);
+        sched.entries[0].healed_ms = Some(7_010);
+        with_schedule.schedule = Some(sched);
+        let page = html(&meta, &[with_schedule], &timeline);
+        assert!(
+            page.contains("<td>loss 30%</td><td class=\"mono\">agent</td><td class=\"mono\">agent2</td><td class=\"mono\">+2.04 s</td><td class=\"mono\">+7.01 s</td>"),
+            "the executed schedule: {page}"
+        );
         assert!(!page.contains("<script"), "no scripts");
         assert!(
             !page.contains("http://") && !page.contains("https://"),
