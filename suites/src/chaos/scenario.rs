@@ -351,7 +351,7 @@ async fn kubernetes_recovers(ctx: CaseCtx) -> Result<(), CaseError> {
     let heal_text = rfc3339(healed_wall);
     let ready = eventually(
         &format!(
-            "every node Ready with its Lease renewed after the last heal ({heal_text}) and {REPLICAS} {APP} replicas Running, within {window:?} (heartbeat {renew:?} + node-monitor-period {:?} + {:?} slack)",
+            "every node Ready with its Lease renewed after the last heal ({heal_text}) and {REPLICAS} {APP} replicas Running (window: heartbeat {renew:?} + node-monitor-period {:?} + {:?} slack)",
             live.node_monitor_period,
             2 * kube::SLACK
         ),
@@ -371,7 +371,10 @@ async fn kubernetes_recovers(ctx: CaseCtx) -> Result<(), CaseError> {
                 ok &= ready == "True" && after;
                 seen.push(format!(
                     "{name} Ready={ready}, Lease renewed {}",
-                    renewed.map_or_else(|| "never".to_owned(), |t| t.to_string())
+                    renewed.map_or_else(
+                        || "never".to_owned(),
+                        |t| rfc3339(SystemTime::from(t))
+                    )
                 ));
             }
             let pods = kube::pods(&cluster, APP).await?;
