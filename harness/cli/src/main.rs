@@ -391,8 +391,12 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
             use ordeal::fault::schedule::{format_duration, load_scenario};
             for f in &files {
                 let s = load_scenario(f)?;
+                let runs = match ordeal_suites::chaos::scenario::case_for(&s) {
+                    Ok(case) => format!("`ordeal run --scenario` runs it as {case}"),
+                    Err(e) => format!("not runnable here: {e}"),
+                };
                 println!(
-                    "ok {}: \"{}\", {} fault(s) over {}",
+                    "ok {}: \"{}\", {} fault(s) over {}; {runs}",
                     f.display(),
                     s.name,
                     s.entries.len(),
