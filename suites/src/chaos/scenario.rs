@@ -607,6 +607,7 @@ mod tests {
             ("agent-partition.toml", MESOS_CASE),
             ("leader-failover.toml", MESOS_CASE),
             ("node-pause.toml", KUBERNETES_CASE),
+            ("agent-process-and-slow-link.toml", MESOS_CASE),
         ] {
             let s = ordeal::fault::schedule::load_scenario(&dir.join(file)).unwrap();
             assert_eq!(case_for(&s).unwrap(), case, "{file}");
