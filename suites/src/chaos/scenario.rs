@@ -608,6 +608,8 @@ mod tests {
             ("leader-failover.toml", MESOS_CASE),
             ("node-pause.toml", KUBERNETES_CASE),
             ("agent-process-and-slow-link.toml", MESOS_CASE),
+            ("leader-cut-from-zookeeper.toml", MESOS_CASE),
+            ("etcd-killed.toml", KUBERNETES_CASE),
         ] {
             let s = ordeal::fault::schedule::load_scenario(&dir.join(file)).unwrap();
             assert_eq!(case_for(&s).unwrap(), case, "{file}");
