@@ -654,3 +654,32 @@ async fn a_killed_mesos_agent_stays_down_under_its_pid_1_restart_loop_until_heal
     assert!(back, "healed: the restart loop's next mesos-agent answers");
     lab.done().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine and built images: run ci/test"]
+async fn killed_and_stopped_nodes_are_unreachable_until_started_again() {
+    let mut lab = Lab::new(2).await;
+    assert!(lab.eventually_reaches(0, 1).await, "baseline");
+    let target = lab.nodes[1].0.clone();
+
+    target.kill("SIGKILL").await.unwrap();
+    assert!(!lab.reaches(0, 1).await, "a killed node answers nothing");
+    assert_eq!(target.state().await.unwrap(), (false, Some(137)));
+    target.start().await.unwrap();
+    lab.nodes[1].1 = target.ip(&lab.net).await.unwrap();
+    assert!(
+        lab.eventually_reaches(0, 1).await,
+        "started again after the kill"
+    );
+
+    target.stop(Duration::from_secs(1)).await.unwrap();
+    assert!(!lab.reaches(0, 1).await, "a stopped node answers nothing");
+    assert!(!target.state().await.unwrap().0, "stopped");
+    target.start().await.unwrap();
+    lab.nodes[1].1 = target.ip(&lab.net).await.unwrap();
+    assert!(
+        lab.eventually_reaches(0, 1).await,
+        "started again after the stop"
+    );
+    lab.done().await;
+}
