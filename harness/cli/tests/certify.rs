@@ -333,7 +333,12 @@ fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
     );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(file(&bundle_files(&text), "RESULTS.txt").contains(&format!("PASSED  {drain} (")));
+    let files = bundle_files(&text);
+    let results = file(&files, "RESULTS.txt");
+    assert!(
+        results.contains(&format!("PASSED  {drain} (")),
+        "{results}\n{text}"
+    );
     assert_eq!(
         kubectl(&[
             "get",
