@@ -553,61 +553,42 @@ impl Container {
 
     /// Freezes every process of the container (cgroup freezer).
     pub async fn pause(&self) -> Result<()> {
-        match &self.inner {
-            Some(inner) => inner.pause().await.map_err(|e| self.err("pause", e)),
-            None => self
-                .engine
-                .docker()
-                .pause_container(&self.id)
-                .await
-                .map_err(|e| self.err("pause", e)),
-        }
+        self.engine
+            .docker()
+            .pause_container(&self.id)
+            .await
+            .map_err(|e| self.err("pause", e))
     }
 
     /// Thaws a paused container.
     pub async fn unpause(&self) -> Result<()> {
-        match &self.inner {
-            Some(inner) => inner.unpause().await.map_err(|e| self.err("unpause", e)),
-            None => self
-                .engine
-                .docker()
-                .unpause_container(&self.id)
-                .await
-                .map_err(|e| self.err("unpause", e)),
-        }
+        self.engine
+            .docker()
+            .unpause_container(&self.id)
+            .await
+            .map_err(|e| self.err("unpause", e))
     }
 
     /// Stops the container (SIGTERM, then SIGKILL after `grace`).
     pub async fn stop(&self, grace: Duration) -> Result<()> {
         let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
-        match &self.inner {
-            Some(inner) => inner
-                .stop_with_timeout(Some(secs))
-                .await
-                .map_err(|e| self.err("stop", e)),
-            None => self
-                .engine
-                .docker()
-                .stop_container(
-                    &self.id,
-                    Some(StopContainerOptionsBuilder::default().t(secs).build()),
-                )
-                .await
-                .map_err(|e| self.err("stop", e)),
-        }
+        self.engine
+            .docker()
+            .stop_container(
+                &self.id,
+                Some(StopContainerOptionsBuilder::default().t(secs).build()),
+            )
+            .await
+            .map_err(|e| self.err("stop", e))
     }
 
     /// Starts a stopped container again (same name, same addresses on networks with fixed IPs).
     pub async fn start(&self) -> Result<()> {
-        match &self.inner {
-            Some(inner) => inner.start().await.map_err(|e| self.err("start", e)),
-            None => self
-                .engine
-                .docker()
-                .start_container(&self.id, None::<StartContainerOptions>)
-                .await
-                .map_err(|e| self.err("start", e)),
-        }
+        self.engine
+            .docker()
+            .start_container(&self.id, None::<StartContainerOptions>)
+            .await
+            .map_err(|e| self.err("start", e))
     }
 
     /// Whether the main process runs, and its exit code if it does not.
