@@ -21,16 +21,20 @@ pub(crate) enum Shared {
 }
 
 /// Starts a helper from `image` (ordeal's `fault-helper`: iptables, tc, procps, ordeal-delay)
-/// in run `run`, named `<name>-<suffix>`, joining the namespace `shared` of container `target`
-/// (a Docker id or name). Its labels are those of `run`: it goes with that run.
+/// in run `run`, named `<name>-net` or `<name>-pid`, joining the namespace `shared` of
+/// container `target` (a Docker id or name). Its labels are those of `run`: it goes with that
+/// run.
 pub(crate) async fn start(
     engine: &Engine,
     run: &RunId,
     image: &str,
     (target, name): (&str, &str),
     shared: Shared,
-    suffix: &str,
 ) -> Result<Container> {
+    let suffix = match shared {
+        Shared::Net => "net",
+        Shared::Pid => "pid",
+    };
     let mut spec = ContainerSpec::new(format!("{name}-{suffix}"), image, "fault-helper")
         .shell("exec sleep infinity");
     match shared {
@@ -85,10 +89,6 @@ impl Helpers {
             let _ = crate::runtime::container::remove_container(&self.engine, h.id()).await;
             started.remove(&key);
         }
-        let suffix = match shared {
-            Shared::Net => "net",
-            Shared::Pid => "pid",
-        };
         let helper = Arc::new(
             start(
                 &self.engine,
@@ -96,7 +96,6 @@ impl Helpers {
                 &self.image,
                 (target.id(), target.name()),
                 shared,
-                suffix,
             )
             .await?,
         );

@@ -154,7 +154,6 @@ async fn scrub_one(
         helper_image,
         (id, &format!("scrub{i}")),
         Shared::Net,
-        "net",
     )
     .await
     {
