@@ -8,6 +8,13 @@ use std::{
 
 use serde::Serialize;
 
+/// The wall-clock time now, in RFC 3339 (UTC), as the timeline and `run.json` write it.
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// Something that happened during a run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -119,9 +126,7 @@ impl Timeline {
 
     /// Records `event` for `case`.
     pub fn record(&self, case: &str, event: RunEvent) {
-        let wall = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let wall = now_rfc3339();
         let mono_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(case, ?event, "timeline");
         self.events.lock().expect("timeline lock").push(Stamped {

@@ -28,7 +28,9 @@ use super::{
     Direction, NetFault, NetFaults, ProcessFault, ProcessFaults,
     schedule::{Fault, Schedule, format_rate},
 };
-use crate::{Error, Result, check::CaseError, run::CaseCtx, runtime::Container};
+use crate::{
+    Error, Result, check::CaseError, run::CaseCtx, runtime::Container, timeline::now_rfc3339,
+};
 
 /// A node a schedule can aim at.
 #[derive(Debug, Clone)]
@@ -323,12 +325,6 @@ async fn heal(faults: &NetFaults, procs: &ProcessFaults, applied: Applied) -> Re
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Runs `plan` against `targets`: every entry at its offset, every heal at offset + duration

@@ -20,7 +20,7 @@ use crate::{
     images::ImageSet,
     report,
     runtime::{Engine, RunId, cleanup},
-    timeline::{RunEvent, Timeline},
+    timeline::{RunEvent, Timeline, now_rfc3339},
 };
 
 /// How a run was asked for.
@@ -556,12 +556,6 @@ async fn on_interrupt(
         eprintln!("[ordeal] removing what the run made outside Docker timed out");
     }
     std::process::exit(130);
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
