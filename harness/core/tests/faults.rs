@@ -10,6 +10,21 @@ use ordeal::{
     runtime::{Container, ContainerSpec, Engine, Network, NetworkSpec, RunId, cleanup},
 };
 
+/// Whether `check` holds within `tries` attempts, `every` apart.
+async fn within<F, Fut>(tries: usize, every: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..tries {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(every).await;
+    }
+    false
+}
+
 struct Lab {
     engine: Engine,
     run: RunId,
@@ -88,13 +103,7 @@ impl Lab {
     }
 
     async fn eventually_reaches(&self, from: usize, to: usize) -> bool {
-        for _ in 0..20 {
-            if self.reaches(from, to).await {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        false
+        within(20, Duration::from_millis(200), || self.reaches(from, to)).await
     }
 
     async fn done(self) {
@@ -339,6 +348,13 @@ async fn a_one_way_partition_drops_one_direction_only() {
     lab.done().await;
 }
 
+/// Every ordered pair `(a, b)` of distinct nodes among `0..n`.
+fn ordered_pairs(n: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .flat_map(|a| (0..n).filter(move |b| *b != a).map(move |b| (a, b)))
+        .collect()
+}
+
 /// Every ordered pair `(from, to)` of `pairs`, checked concurrently: whether `from` reaches `to`.
 async fn reach_all(lab: &Lab, pairs: &[(usize, usize)]) -> Vec<bool> {
     futures::future::join_all(pairs.iter().map(|(a, b)| lab.reaches(*a, *b))).await
@@ -348,9 +364,7 @@ async fn reach_all(lab: &Lab, pairs: &[(usize, usize)]) -> Vec<bool> {
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 async fn a_majority_minority_split_cuts_two_from_three() {
     let lab = Lab::new(5).await;
-    let all: Vec<(usize, usize)> = (0..5)
-        .flat_map(|a| (0..5).filter(move |b| *b != a).map(move |b| (a, b)))
-        .collect();
+    let all = ordered_pairs(5);
     assert!(lab.eventually_reaches(0, 4).await);
     assert!(reach_all(&lab, &all).await.iter().all(|r| *r), "baseline");
     let mut f = lab.faults.partition_halves(&lab.nodes).await.unwrap();
@@ -373,9 +387,7 @@ async fn a_majority_minority_split_cuts_two_from_three() {
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 async fn a_bridge_node_sees_both_halves_which_do_not_see_each_other() {
     let lab = Lab::new(5).await;
-    let all: Vec<(usize, usize)> = (0..5)
-        .flat_map(|a| (0..5).filter(move |b| *b != a).map(move |b| (a, b)))
-        .collect();
+    let all = ordered_pairs(5);
     assert!(lab.eventually_reaches(0, 4).await);
     let mut f = lab.faults.bridge(&lab.nodes).await.unwrap();
     // {n0, n1} | n2 | {n3, n4}
@@ -486,14 +498,10 @@ async fn a_killed_process_stays_dead_under_its_supervisor_until_heal() {
     .await;
     assert!(lab.eventually_reaches(0, 1).await);
     let target = lab.nodes[1].0.clone();
-    let mut up = false;
-    for _ in 0..20 {
-        up = lab.reaches_port(0, 1, 9000).await;
-        if up {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let up = within(20, Duration::from_millis(100), || {
+        lab.reaches_port(0, 1, 9000)
+    })
+    .await;
     assert!(up, "baseline: the supervised server answers");
 
     let mut f = lab.processes.kill_process(&target, "httpd").await.unwrap();
@@ -520,14 +528,10 @@ async fn a_killed_process_stays_dead_under_its_supervisor_until_heal() {
     assert!(lab.reaches(0, 1).await);
 
     lab.processes.heal(&mut f).await.unwrap();
-    let mut back = false;
-    for _ in 0..30 {
-        back = lab.reaches_port(0, 1, 9000).await;
-        if back {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let back = within(30, Duration::from_millis(100), || {
+        lab.reaches_port(0, 1, 9000)
+    })
+    .await;
     assert!(back, "healed: the supervisor started the server again");
     lab.processes.heal(&mut f).await.unwrap();
     assert!(f.is_healed(), "healing twice is harmless");
@@ -550,14 +554,10 @@ async fn a_killed_process_stays_dead_under_its_supervisor_until_heal() {
     cleanup::remove_run(&lab.engine, &other, None)
         .await
         .unwrap();
-    let mut back = false;
-    for _ in 0..30 {
-        back = lab.reaches_port(0, 1, 9000).await;
-        if back {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let back = within(30, Duration::from_millis(100), || {
+        lab.reaches_port(0, 1, 9000)
+    })
+    .await;
     assert!(back, "the dead run's helper went, and its hold with it");
 
     for (name, why) in [("busybox", "PID 1"), ("nosuchprocess", "no process")] {
@@ -607,14 +607,7 @@ async fn a_killed_mesos_agent_stays_down_under_its_pid_1_restart_loop_until_heal
     let agent = Arc::new(spec.start(&lab.engine, &lab.run).await.unwrap());
     let url = format!("http://{}:5051/state", agent.ip(&lab.net).await.unwrap());
     let peer = &lab.nodes[0].0;
-    let mut up = false;
-    for _ in 0..100 {
-        up = answers(peer, &url).await;
-        if up {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let up = within(100, Duration::from_millis(100), || answers(peer, &url)).await;
     assert!(up, "baseline: the agent answers on 5051");
 
     let mut f = lab
@@ -643,14 +636,7 @@ async fn a_killed_mesos_agent_stays_down_under_its_pid_1_restart_loop_until_heal
     assert!(agent.state().await.unwrap().0, "the container runs on");
 
     lab.processes.heal(&mut f).await.unwrap();
-    let mut back = false;
-    for _ in 0..100 {
-        back = answers(peer, &url).await;
-        if back {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let back = within(100, Duration::from_millis(100), || answers(peer, &url)).await;
     assert!(back, "healed: the restart loop's next mesos-agent answers");
     lab.done().await;
 }
