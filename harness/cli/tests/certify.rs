@@ -6,7 +6,7 @@ mod common;
 
 use std::{path::Path, process::Command};
 
-use common::{field, labelled, ordeal, stderr, stdout, tar_gz_texts, up_kept};
+use common::{field, labelled, one_at_a_time, ordeal, stderr, stdout, tar_gz_texts, up_kept};
 
 /// A cluster of `ordeal up --keep`, removed with `ordeal down` when the test ends, passed or
 /// not; `ordeal certify` only ever sees what `up` printed.
@@ -227,18 +227,10 @@ fn interrupted_certify(cluster: &[&str], reports: &Path) -> Option<i32> {
     }
 }
 
-/// The kept-cluster tests take turns: run side by side on 2 cores, the Kubernetes one once
-/// found its drain check not passed and once its summary short of a check.
-fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
-    let _one = one_cluster_at_a_time();
+    let _one = one_at_a_time();
     let reports = tempfile::tempdir().unwrap();
     let cluster = Kept::up(&["kubernetes", "--nodes", "2"]);
     let kubeconfig = field(&cluster.text, "kubeconfig:");
@@ -385,7 +377,7 @@ fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn certify_a_kept_mesos_cluster_then_fail_it_with_its_agents_stopped() {
-    let _one = one_cluster_at_a_time();
+    let _one = one_at_a_time();
     let reports = tempfile::tempdir().unwrap();
     let cluster = Kept::up(&["mesos", "--agents", "2"]);
     let leader = field(&cluster.text, "leader:");
@@ -444,7 +436,7 @@ fn certify_a_kept_mesos_cluster_then_fail_it_with_its_agents_stopped() {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn certify_given_a_standby_master_follows_its_redirect_to_the_leader() {
-    let _one = one_cluster_at_a_time();
+    let _one = one_at_a_time();
     let reports = tempfile::tempdir().unwrap();
     let cluster = Kept::up(&["mesos", "--masters", "3", "--agents", "1"]);
     let leader = field(&cluster.text, "leader:");

@@ -8,19 +8,10 @@ mod common;
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
-    sync::{Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
-use common::{image_ref, labelled, ordeal};
-
-/// One test of this file at a time: each runs `ordeal clean`, which would also clean (and
-/// report) another test's dead run.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use common::{image_ref, labelled, one_at_a_time, ordeal};
 
 /// Starts `ordeal run` on a slow case and returns it with its run id, once it has containers.
 fn start_run(report_dir: &std::path::Path) -> (Child, String) {
@@ -75,7 +66,7 @@ fn signal(child: &Child, sig: i32) {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn sigkill_leftovers_are_removed_by_clean_and_by_the_next_run() {
-    let _serial = serial();
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
 
     // 1. SIGKILL mid-run, then `ordeal clean`.
@@ -159,7 +150,7 @@ fn partition_rules(run: &str) -> Vec<String> {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn sigkill_during_a_partition_then_clean_leaves_no_rule_and_no_object() {
-    let _serial = serial();
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     // The partition case holds its cut for a few seconds (until the client's requests fail);
     // SIGKILL lands while the rules are in place. A try that races the heal is repeated.
@@ -214,7 +205,7 @@ fn sigkill_during_a_partition_then_clean_leaves_no_rule_and_no_object() {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn ctrl_c_removes_the_runs_objects_before_exiting() {
-    let _serial = serial();
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (mut child, run) = start_run(dir.path());
     signal(&child, libc::SIGINT);
@@ -230,7 +221,7 @@ fn ctrl_c_removes_the_runs_objects_before_exiting() {
 #[test]
 #[ignore = "needs a Docker engine: run ci/test"]
 fn clean_leaves_live_runs_alone() {
-    let _serial = serial();
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (mut child, run) = start_run(dir.path());
     let out = ordeal().arg("clean").output().unwrap();
@@ -350,7 +341,7 @@ fn container_of(run: &str, role: &str) -> String {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
-    let _serial = serial();
+    let _serial = one_at_a_time();
     let cache = tempfile::tempdir().unwrap();
     let out = ordeal()
         .args(["up", "mesos", "--masters", "1", "--agents", "1", "--keep"])

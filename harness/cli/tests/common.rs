@@ -98,3 +98,13 @@ pub fn up_kept(args: &[&str], cache: &std::path::Path) -> (String, String) {
 pub fn tar_gz_texts(path: &std::path::Path) -> Vec<(String, String)> {
     ordeal::report::bundle_texts(path).expect("a readable bundle")
 }
+
+/// Holds the Docker tests of one test binary to one at a time (each binary that includes this
+/// module has its own lock). On a 2-core machine side-by-side clusters starve each other (the
+/// schedule cases bring up 9 containers each; the certify drain check once failed beside
+/// another cluster), and each cleanup test's `ordeal clean` would also clean another's dead run.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

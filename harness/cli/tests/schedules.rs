@@ -6,19 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{labelled, ordeal, stderr, stdout};
+use common::{labelled, one_at_a_time, ordeal, stderr, stdout};
 
 const CASE: &str = "chaos::scenario::mesos_recovers_after_schedule";
-
-/// The two cluster tests run one after the other: each brings up 9 containers, and CI machines
-/// have 2 cores.
-static ONE_CLUSTER_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_CLUSTER_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Two short faults whose nodes are chosen at run time: a random agent paused, then the leading
 /// master slowed down; both shorter than the fast profile's ping window, so recovery is quick.
@@ -68,7 +58,7 @@ fn planned(run: &serde_json::Value) -> Vec<serde_json::Value> {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn a_scenario_run_records_its_executed_schedule_and_replay_runs_exactly_it() {
-    let _serial = one_cluster_at_a_time();
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("short.toml");
     std::fs::write(&file, SHORT).unwrap();
@@ -167,7 +157,7 @@ fn a_scenario_run_records_its_executed_schedule_and_replay_runs_exactly_it() {
 #[test]
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn the_schedule_cases_negative_control_fails_recovery() {
-    let _serial = one_cluster_at_a_time();
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("short.toml");
     std::fs::write(&file, SHORT).unwrap();
