@@ -6,7 +6,9 @@ mod common;
 
 use std::{path::Path, process::Command};
 
-use common::{field, labelled, one_at_a_time, ordeal, stderr, stdout, tar_gz_texts, up_kept};
+use common::{
+    containers, field, labelled, one_at_a_time, ordeal, stderr, stdout, tar_gz_texts, up_kept,
+};
 
 /// A cluster of `ordeal up --keep`, removed with `ordeal down` when the test ends, passed or
 /// not; `ordeal certify` only ever sees what `up` printed.
@@ -104,16 +106,9 @@ fn assert_bundle_complete(files: &[(String, String)]) {
     }
 }
 
-/// The container of `role` in kept run `run`.
+/// The containers of `role` in kept run `run`; there is one at least.
 fn container(run: &str, role: &str) -> Vec<String> {
-    let out = Command::new("docker")
-        .args(["ps", "-q", "--filter"])
-        .arg(format!("label=ordeal.run={run}"))
-        .arg("--filter")
-        .arg(format!("label=ordeal.role={role}"))
-        .output()
-        .unwrap();
-    let ids: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    let ids = containers(run, role);
     assert!(!ids.is_empty(), "a {role} container in run {run}");
     ids
 }

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{image_ref, labelled, one_at_a_time, ordeal};
+use common::{containers, image_ref, labelled, one_at_a_time, ordeal};
 
 /// Starts `ordeal run` on a slow case and returns it with its run id, once it has containers.
 fn start_run(report_dir: &std::path::Path) -> (Child, String) {
@@ -323,17 +323,7 @@ fn left_in(id: &str, run: &str, label: &str) -> (Vec<String>, Vec<String>) {
 
 /// The one container of run `run` with role `role`.
 fn container_of(run: &str, role: &str) -> String {
-    let out = Command::new("docker")
-        .args(["ps", "-q", "--filter"])
-        .arg(format!("label=ordeal.run={run}"))
-        .arg("--filter")
-        .arg(format!("label=ordeal.role={role}"))
-        .output()
-        .expect("docker CLI");
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let ids = containers(run, role);
     assert_eq!(ids.len(), 1, "one {role} in run {run}: {ids:?}");
     ids[0].clone()
 }

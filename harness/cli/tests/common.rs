@@ -108,3 +108,15 @@ pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// The ids of the running containers of run `run` with role `role` (`ordeal.role`).
+pub fn containers(run: &str, role: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-q", "--filter"])
+        .arg(format!("label=ordeal.run={run}"))
+        .arg("--filter")
+        .arg(format!("label=ordeal.role={role}"))
+        .output()
+        .expect("docker CLI");
+    stdout(&out).split_whitespace().map(str::to_owned).collect()
+}
