@@ -6,42 +6,7 @@ mod common;
 
 use std::{path::Path, process::Command};
 
-use common::{
-    containers, field, labelled, one_at_a_time, ordeal, stderr, stdout, tar_gz_texts, up_kept,
-};
-
-/// A cluster of `ordeal up --keep`, removed with `ordeal down` when the test ends, passed or
-/// not; `ordeal certify` only ever sees what `up` printed.
-struct Kept {
-    /// What `ordeal up` printed.
-    text: String,
-    run: String,
-    cache: tempfile::TempDir,
-}
-
-impl Kept {
-    fn up(args: &[&str]) -> Self {
-        let cache = tempfile::tempdir().unwrap();
-        let (text, run) = up_kept(args, cache.path());
-        Self { text, run, cache }
-    }
-
-    /// Removes it; every object labelled with its run is gone.
-    fn down(self) {
-        let label = format!("ordeal.run={}", self.run);
-        drop(self);
-        assert_eq!(labelled(&label), 0, "down removed the cluster");
-    }
-}
-
-impl Drop for Kept {
-    fn drop(&mut self) {
-        let _ = ordeal()
-            .args(["down", &self.run])
-            .env("ORDEAL_CACHE", self.cache.path())
-            .output();
-    }
-}
+use common::{Kept, containers, field, one_at_a_time, ordeal, stderr, stdout, tar_gz_texts};
 
 const PRODUCT: &str = "[product]\nvendor = \"Example Corp\"\nname = \"Example Platform\"\n\
 version = \"1.0\"\ndescription = \"a cluster of ordeal up, certified as if foreign\"\n\

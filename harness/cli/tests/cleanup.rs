@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{containers, image_ref, labelled, one_at_a_time, ordeal};
+use common::{Kept, containers, image_ref, labelled, one_at_a_time, ordeal};
 
 /// Starts `ordeal run` on a slow case and returns it with its run id, once it has containers.
 fn start_run(report_dir: &std::path::Path) -> (Child, String) {
@@ -332,36 +332,11 @@ fn container_of(run: &str, role: &str) -> String {
 #[ignore = "needs a Docker engine and built images: run ci/test"]
 fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
     let _serial = one_at_a_time();
-    let cache = tempfile::tempdir().unwrap();
-    let out = ordeal()
-        .args(["up", "mesos", "--masters", "1", "--agents", "1", "--keep"])
-        .env("ORDEAL_CACHE", cache.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kept = text
-        .lines()
-        .find_map(|l| l.strip_prefix("run:"))
-        .expect("run: line")
-        .trim()
-        .to_owned();
-    let kept_label = format!("ordeal.run={kept}");
     // `ordeal down` at the end, also when an assertion fails.
-    struct Down(String);
-    impl Drop for Down {
-        fn drop(&mut self) {
-            let _ = ordeal().args(["down", &self.0]).output();
-        }
-    }
-    let down = Down(kept.clone());
-    let agent = container_of(&kept, "mesos-agent");
-    let master = container_of(&kept, "mesos-master");
+    let kept = Kept::up(&["mesos", "--masters", "1", "--agents", "1"]);
+    let kept_label = format!("ordeal.run={}", kept.run);
+    let agent = container_of(&kept.run, "mesos-agent");
+    let master = container_of(&kept.run, "mesos-master");
     let ips = Command::new("docker")
         .args([
             "inspect",
@@ -452,6 +427,5 @@ fn clean_scrubs_a_dead_runs_rules_and_qdiscs_from_a_kept_cluster() {
         !String::from_utf8_lossy(&again.stdout).contains(&dead),
         "nothing more to scrub"
     );
-    drop(down);
-    assert_eq!(labelled(&kept_label), 0);
+    kept.down();
 }

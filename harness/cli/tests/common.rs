@@ -120,3 +120,39 @@ pub fn containers(run: &str, role: &str) -> Vec<String> {
         .expect("docker CLI");
     stdout(&out).split_whitespace().map(str::to_owned).collect()
 }
+
+/// A cluster of `ordeal up --keep` (its cache in a temporary folder), removed with `ordeal
+/// down` when the test ends, passed or not.
+pub struct Kept {
+    /// What `ordeal up` printed.
+    pub text: String,
+    /// Its run id.
+    pub run: String,
+    /// Its `ORDEAL_CACHE` (kubectl is in `bin/`).
+    pub cache: tempfile::TempDir,
+}
+
+impl Kept {
+    /// `ordeal up <args> --keep`.
+    pub fn up(args: &[&str]) -> Self {
+        let cache = tempfile::tempdir().unwrap();
+        let (text, run) = up_kept(args, cache.path());
+        Self { text, run, cache }
+    }
+
+    /// Removes it; every object labelled with its run is gone.
+    pub fn down(self) {
+        let label = format!("ordeal.run={}", self.run);
+        drop(self);
+        assert_eq!(labelled(&label), 0, "down removed the cluster");
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        let _ = ordeal()
+            .args(["down", &self.run])
+            .env("ORDEAL_CACHE", self.cache.path())
+            .output();
+    }
+}
