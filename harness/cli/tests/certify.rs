@@ -6,7 +6,9 @@ mod common;
 
 use std::{path::Path, process::Command};
 
-use common::{Kept, containers, field, one_at_a_time, ordeal, stderr, stdout, tar_gz_texts};
+use common::{
+    Kept, containers, field, one_at_a_time, ordeal, signal, stderr, stdout, tar_gz_texts,
+};
 
 const PRODUCT: &str = "[product]\nvendor = \"Example Corp\"\nname = \"Example Platform\"\n\
 version = \"1.0\"\ndescription = \"a cluster of ordeal up, certified as if foreign\"\n\
@@ -163,11 +165,7 @@ fn interrupted_certify(cluster: &[&str], reports: &Path) -> Option<i32> {
         "the run started: {seen:?}"
     );
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    signal(&child, libc::SIGINT);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
     loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Kept, containers, image_ref, labelled, one_at_a_time, ordeal};
+use common::{Kept, containers, image_ref, labelled, one_at_a_time, ordeal, signal};
 
 /// Starts `ordeal run` on a slow case and returns it with its run id, once it has containers.
 fn start_run(report_dir: &std::path::Path) -> (Child, String) {
@@ -50,17 +50,6 @@ fn start_case(report_dir: &std::path::Path, filter: &str) -> (Child, String) {
         std::thread::sleep(Duration::from_millis(100));
     }
     (child, run)
-}
-
-fn signal(child: &Child, sig: i32) {
-    let pid = i32::try_from(child.id()).unwrap();
-    // SAFETY-free: `kill` through the CLI keeps this crate free of unsafe code.
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[test]

@@ -71,6 +71,18 @@ pub fn image_ref(name: &str) -> String {
         .to_owned()
 }
 
+/// Sends signal `sig` (`libc::SIGINT`...) to `child`.
+pub fn signal(child: &std::process::Child, sig: i32) {
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY-free: `kill` through the CLI keeps this crate free of unsafe code.
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// The value after `key` on a line of `text` (`run:        <id>`).
 pub fn field(text: &str, key: &str) -> String {
     text.lines()

@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{field, labelled, ordeal, stderr, stdout, up_kept};
+use common::{field, labelled, ordeal, signal, stderr, stdout, up_kept};
 
 #[test]
 fn up_help_shows_how_to_use_the_kubeconfig() {
@@ -128,11 +128,7 @@ fn without_keep_ctrl_c_removes_the_cluster() {
     let run = run.expect("run id printed");
     let label = format!("ordeal.run={run}");
     assert!(labelled(&label) > 0);
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, libc::SIGINT);
     let deadline = Instant::now() + Duration::from_secs(60);
     let code = loop {
         if let Some(s) = child.try_wait().unwrap() {
