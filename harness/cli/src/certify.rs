@@ -444,29 +444,23 @@ pub async fn certify(args: CertifyArgs) -> Result<ExitStatus, Error> {
         cleanup.is_ok(),
     );
     let bundle = write_bundle(&args, &summary, &record, product.as_ref(), started)?;
+    // Every check not failed or in error passed (perhaps as flaky).
+    let failed: Vec<&CheckResult> = record
+        .checks
+        .iter()
+        .filter(|c| c.outcome == "failed" || c.outcome == "error")
+        .collect();
     println!();
     println!(
         "certify {}: {} ({} check(s) passed, {} failed, {} skipped) in {:.1} s",
         record.backend,
         record.result,
-        record
-            .checks
-            .iter()
-            .filter(|c| c.outcome == "passed" || c.outcome == "flaky")
-            .count(),
-        record
-            .checks
-            .iter()
-            .filter(|c| c.outcome == "failed" || c.outcome == "error")
-            .count(),
+        record.checks.len() - failed.len(),
+        failed.len(),
         record.skipped.len(),
         started.elapsed().as_secs_f64()
     );
-    for c in record
-        .checks
-        .iter()
-        .filter(|c| c.outcome == "failed" || c.outcome == "error")
-    {
+    for c in failed {
         println!(
             "  FAILED {}: {}",
             c.name,
