@@ -17,6 +17,7 @@ use ordeal::{
     images::{ImageSet, Recipes, default_recipes_dir},
     run::{InterruptCleanup, Outcome, RunOptions, RunSummary, random_seed},
     runtime::RunId,
+    timeline::now_rfc3339,
 };
 use ordeal_suites::certify::{self, Skipped};
 use serde::{Deserialize, Serialize};
@@ -245,12 +246,6 @@ fn signed_off_by(args: &CertifyArgs) -> String {
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into());
     format!("{user}@{host}")
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// `ordeal certify ...`.

@@ -9,7 +9,7 @@ use std::{
 use serde::Serialize;
 
 /// The wall-clock time now, in RFC 3339 (UTC), as the timeline and `run.json` write it.
-pub(crate) fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
