@@ -106,17 +106,27 @@ pub(super) struct Pings {
     max: u32,
 }
 
+/// The value of flag `name` among a master's `flags`.
+fn flag_value(flags: &[Flag], name: &str) -> Result<String, String> {
+    flags
+        .iter()
+        .find(|f| f.name == name)
+        .and_then(|f| f.value.clone())
+        .ok_or_else(|| format!("the master reports no `{name}` flag"))
+}
+
+/// The live `zk_session_timeout` among a master's `flags`, and the text it was read from.
+pub(super) fn zk_session_timeout(flags: &[Flag]) -> Result<(Duration, String), String> {
+    let raw = flag_value(flags, "zk_session_timeout")?;
+    let session = parse_duration(&raw)
+        .ok_or_else(|| format!("zk_session_timeout `{raw}` is not a Mesos duration"))?;
+    Ok((session, raw))
+}
+
 impl Pings {
-    fn from_flags(flags: &[Flag]) -> Result<Self, String> {
-        let get = |name: &str| {
-            flags
-                .iter()
-                .find(|f| f.name == name)
-                .and_then(|f| f.value.clone())
-                .ok_or_else(|| format!("the master reports no `{name}` flag"))
-        };
-        let t = get("agent_ping_timeout")?;
-        let m = get("max_agent_ping_timeouts")?;
+    pub(super) fn from_flags(flags: &[Flag]) -> Result<Self, String> {
+        let t = flag_value(flags, "agent_ping_timeout")?;
+        let m = flag_value(flags, "max_agent_ping_timeouts")?;
         Ok(Self {
             timeout: parse_duration(&t)
                 .ok_or_else(|| format!("agent_ping_timeout `{t}` is not a Mesos duration"))?,
@@ -1035,17 +1045,8 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
         .leader()
         .await
         .ok_or_else(|| CaseError::infra("no leader"))?;
-    let raw = op.flag("zk_session_timeout").await?.ok_or_else(|| {
-        CaseError::infra(format!(
-            "master{} reports no `zk_session_timeout` flag",
-            old + 1
-        ))
-    })?;
-    let session = parse_duration(&raw).ok_or_else(|| {
-        CaseError::infra(format!(
-            "zk_session_timeout `{raw}` is not a Mesos duration"
-        ))
-    })?;
+    let (session, raw) = zk_session_timeout(&op.flags().await?)
+        .map_err(|e| CaseError::infra(format!("master{}: {e}", old + 1)))?;
     let window = session + LEADER_SLACK;
     let window_text = format!(
         "live zk_session_timeout {session:?} (`{raw}`) + slack {LEADER_SLACK:?} = {window:?}"
@@ -1211,6 +1212,22 @@ mod tests {
             "{}",
             d.describe()
         );
+    }
+
+    #[test]
+    fn the_session_timeout_comes_from_the_same_flags() {
+        let flags = [
+            flag("zk_session_timeout", "10secs"),
+            flag("agent_ping_timeout", "2secs"),
+        ];
+        assert_eq!(
+            zk_session_timeout(&flags).unwrap(),
+            (Duration::from_secs(10), "10secs".to_owned())
+        );
+        let e = zk_session_timeout(&flags[1..]).unwrap_err();
+        assert!(e.contains("no `zk_session_timeout` flag"), "{e}");
+        let e = zk_session_timeout(&[flag("zk_session_timeout", "soon")]).unwrap_err();
+        assert!(e.contains("`soon` is not a Mesos duration"), "{e}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use ordeal::{
     check::{CaseError, Observed, eventually, settles},
     cluster::{
         kubernetes::KubeCluster,
-        mesos::{AgentMode, MesosCluster, MesosConfig, api::parse_duration},
+        mesos::{AgentMode, MesosCluster, MesosConfig},
     },
     fault::{
         exec::{self, ExecutedEntry, ExecutedSchedule, Target},
@@ -406,20 +406,14 @@ async fn mesos_recovers(ctx: CaseCtx) -> Result<(), CaseError> {
         ..mesos::config()
     };
     let cluster = MesosCluster::start_config(&ctx, &config).await?;
-    let pings = mesos::Pings::live(&cluster).await?;
     let (leader, op) = cluster
         .leader()
         .await
         .ok_or_else(|| CaseError::infra("no leader"))?;
-    let raw = op
-        .flag("zk_session_timeout")
-        .await?
-        .ok_or_else(|| CaseError::infra("the leader reports no `zk_session_timeout` flag"))?;
-    let session = parse_duration(&raw).ok_or_else(|| {
-        CaseError::infra(format!(
-            "zk_session_timeout `{raw}` is not a Mesos duration"
-        ))
-    })?;
+    // One GET_FLAGS for both windows.
+    let flags = op.flags().await?;
+    let pings = mesos::Pings::from_flags(&flags).map_err(CaseError::Infra)?;
+    let (session, _) = mesos::zk_session_timeout(&flags).map_err(CaseError::Infra)?;
     let window = session + pings.unreachable_window() + mesos::REREGISTER_WINDOW;
     let window_text = format!(
         "zk_session_timeout {session:?} (live) + {} + re-registration {:?} = {window:?}",
