@@ -927,25 +927,25 @@ impl HaTasks {
     }
 }
 
-/// Asks RECONCILE for `tasks` (task `i` on `agents[i]`) through `sched` every 2 s until the
-/// master answers TASK_RUNNING (REASON_RECONCILIATION) for every one, within `window`; returns
-/// when each answer came. With `fail_on_lost`, a terminal or TASK_UNREACHABLE update recorded at
-/// any time ends the wait with those updates instead (`Ok(Err(..))`). Histories in messages are
-/// timed from `zero`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "two callers with different windows"
-)]
+/// Asks RECONCILE for `ha`'s tasks through its scheduler every 2 s until the master answers
+/// TASK_RUNNING (REASON_RECONCILIATION) for every one, within `window`; returns when each answer
+/// came. With `fail_on_lost`, a terminal or TASK_UNREACHABLE update recorded at any time ends
+/// the wait with those updates instead (`Ok(Err(..))`). Histories in messages are timed from
+/// `zero`.
 pub(super) async fn reconciled_running(
     what: &str,
     window: Duration,
-    sched: &Scheduler,
-    tasks: &[Id],
-    agents: &[Id],
-    recorded: &Mutex<Recorded>,
+    ha: &HaTasks,
     fail_on_lost: bool,
     zero: Instant,
 ) -> Result<Result<Vec<Instant>, Vec<String>>, CaseError> {
+    let HaTasks {
+        sched,
+        tasks,
+        agents,
+        recorded,
+        ..
+    } = ha;
     let first_ask = Instant::now();
     let mut asked: Option<Instant> = None;
     let reconcile: Vec<(Id, Option<Id>)> = tasks
@@ -1116,10 +1116,7 @@ async fn leader_killed(ctx: CaseCtx) -> Result<(), CaseError> {
             new + 1
         ),
         RECONCILE_WINDOW,
-        &ha.sched,
-        &ha.tasks,
-        &ha.agents,
-        &ha.recorded,
+        &ha,
         true,
         killed,
     )

@@ -523,10 +523,7 @@ async fn mesos_recovers(ctx: CaseCtx) -> Result<(), CaseError> {
             mesos::RECONCILE_WINDOW
         ),
         mesos::RECONCILE_WINDOW,
-        &ha.sched,
-        &ha.tasks,
-        &ha.agents,
-        &ha.recorded,
+        &ha,
         false,
         healed,
     )
