@@ -152,7 +152,7 @@ fn free_port() -> Result<u16> {
         .map_err(|e| Error::infra(format!("failed to find a free port on 127.0.0.1: {e}")))
 }
 
-fn api_err(what: &str, e: impl std::fmt::Display) -> Error {
+pub(super) fn api_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::infra(format!("failed to {what}: {e}"))
 }
 

@@ -16,7 +16,7 @@ use kube::{
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
-use super::cluster::{node_name, node_ready};
+use super::cluster::{api_err, node_name, node_ready};
 use crate::{Error, Result};
 
 /// What a check may use of a Kubernetes cluster: a client, one namespace, and an image that
@@ -35,10 +35,6 @@ impl std::fmt::Debug for KubeTarget {
             .field("image", &self.image)
             .finish_non_exhaustive()
     }
-}
-
-fn api_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::infra(format!("failed to {what}: {e}"))
 }
 
 /// Whether the scheduler may place an ordinary pod on `node`: Ready, not cordoned, and no
