@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    kubernetes::{KubeTarget, client_for, node_name, node_ready, node_schedulable},
+    kubernetes::{KubeTarget, client_with, node_name, node_ready, node_schedulable},
     mesos::{MesosTarget, api::Id},
 };
 use crate::{
@@ -103,7 +103,7 @@ impl ExternalKube {
             .to_string()
             .trim_end_matches('/')
             .to_owned();
-        let client = client_for(kubeconfig).await?;
+        let client = client_with(config)?;
         client.apiserver_version().await.map_err(|e| {
             Error::infra(format!(
                 "the Kubernetes apiserver at {server} (from `{source}`) does not answer: {e}"

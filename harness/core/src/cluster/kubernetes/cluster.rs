@@ -156,15 +156,20 @@ pub(super) fn api_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::infra(format!("failed to {what}: {e}"))
 }
 
-/// A kube-rs client for `kubeconfig` (text), over rustls with ring, short timeouts so a
-/// paused or partitioned apiserver shows up as an error of one poll, not a hang.
+/// A kube-rs client for `kubeconfig` (text), as [`client_with`] builds it.
 pub async fn client_for(kubeconfig: &str) -> Result<Client> {
-    // testcontainers and kube both bring rustls; name the provider once for the process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let parsed = Kubeconfig::from_yaml(kubeconfig).map_err(|e| api_err("parse a kubeconfig", e))?;
-    let mut config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
+    let config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
         .await
         .map_err(|e| api_err("load a kubeconfig", e))?;
+    client_with(config)
+}
+
+/// A kube-rs client for a loaded `config`, over rustls with ring, short timeouts so a paused
+/// or partitioned apiserver shows up as an error of one poll, not a hang.
+pub fn client_with(mut config: kube::Config) -> Result<Client> {
+    // testcontainers and kube both bring rustls; name the provider once for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(15));
     config.write_timeout = Some(Duration::from_secs(15));
