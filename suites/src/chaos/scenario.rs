@@ -23,7 +23,7 @@ use ordeal::{
     Error,
     check::{CaseError, Observed, eventually, settles},
     cluster::{
-        kubernetes::KubeCluster,
+        kubernetes::{KubeCluster, node_name, node_ready},
         mesos::{AgentMode, MesosCluster, MesosConfig},
     },
     fault::{
@@ -361,8 +361,13 @@ async fn kubernetes_recovers(ctx: CaseCtx) -> Result<(), CaseError> {
             let mut seen = Vec::new();
             let mut ok = true;
             let leases = lease_renewals(&cluster).await?;
+            // Both nodes in one list call through the client, not a kubectl exec per node.
+            let nodes = cluster.nodes_status().await?;
             for name in ["node-1", "node-2"] {
-                let (ready, _) = kube::node_state(&cluster, name).await?;
+                let ready = nodes
+                    .iter()
+                    .find(|n| node_name(n) == name)
+                    .map_or("missing", node_ready);
                 let renewed = leases
                     .iter()
                     .find(|(n, _)| n == name)
