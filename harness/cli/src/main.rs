@@ -134,10 +134,10 @@ struct ReplayArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Profile: which suites and timings (`smoke`, `conformance`).
+    /// Profile: which cases and timings (`smoke`: the fast subset of every suite; `conformance`: every case).
     #[arg(long, default_value = "smoke", env = "ORDEAL_PROFILE")]
     profile: String,
-    /// Run only these suites (repeatable).
+    /// Run only the cases of these suites that the profile selects (repeatable).
     #[arg(long = "suite", value_name = "SUITE")]
     suites: Vec<String>,
     /// Seed for every random choice (decimal or 0x hex); random if not given, always printed.
@@ -436,7 +436,7 @@ fn profile_images(name: &str) -> Result<Vec<String>, Error> {
     let profile = find_profile(name)?;
     let mut images: Vec<String> = ordeal_suites::catalog()
         .into_iter()
-        .filter(|c| profile.suites.contains(&c.suite.as_str()))
+        .filter(|c| profile.selects(c))
         .flat_map(|c| c.images)
         .collect();
     images.sort();
@@ -462,16 +462,16 @@ fn outside_selection(
     if selected.iter().any(|c| matches(&c.name)) {
         return None;
     }
-    let mut suites: Vec<String> = ordeal_suites::catalog()
+    let matching: Vec<ordeal::run::Case> = ordeal_suites::catalog()
         .into_iter()
         .filter(|c| matches(&c.name))
-        .map(|c| c.suite)
         .collect();
+    let mut suites: Vec<&str> = matching.iter().map(|c| c.suite.as_str()).collect();
     suites.dedup();
     let first = suites.first()?;
     let with = profiles::PROFILES
         .iter()
-        .find(|p| suites.iter().all(|s| p.suites.contains(&s.as_str())))
+        .find(|p| matching.iter().all(|c| p.selects(c)))
         .map(|p| format!("--profile {}", p.name))
         .unwrap_or_else(|| format!("--suite {first}"));
     Some(format!(
@@ -494,14 +494,10 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     if args.test_threads == 0 {
         return Err(Error::usage("--test-threads must be at least 1"));
     }
-    let wanted: Vec<&str> = if args.suites.is_empty() {
-        profile.suites.to_vec()
-    } else {
-        args.suites.iter().map(String::as_str).collect()
-    };
     let mut cases: Vec<_> = ordeal_suites::catalog()
         .into_iter()
-        .filter(|c| wanted.contains(&c.suite.as_str()))
+        .filter(|c| profile.selects(c))
+        .filter(|c| args.suites.is_empty() || args.suites.contains(&c.suite))
         .collect();
     if let Some(hint) = outside_selection(&args, &cases, profile.name) {
         eprintln!("[ordeal] note: {hint}");

@@ -38,7 +38,8 @@ pub fn cases() -> Vec<Case> {
         )
         .images(IMAGES)
         .timeout(Duration::from_secs(300))
-        .control("the partition is held past the pods' tolerationSeconds"),
+        .control("the partition is held past the pods' tolerationSeconds")
+        .smoke(),
         Case::new(
             "chaos::kubernetes::node_paused_past_grace_goes_not_ready_and_recovers",
             "node-2's container frozen (docker pause) for node-monitor-grace-period (live) + 10 s goes NotReady within grace + node-monitor-period + 20 s of the pause, and is Ready again within the kubelet's heartbeat interval (live Lease duration / 4, else its 10 s status-update default) + node-monitor-period + 40 s of the unpause",

@@ -53,7 +53,8 @@ pub fn cases() -> Vec<Case> {
             agent_killed,
         )
         .images(IMAGES)
-        .control("the kill is aimed at agent 1, which runs none of the tasks"),
+        .control("the kill is aimed at agent 1, which runs none of the tasks")
+        .smoke(),
         Case::new(
             "chaos::mesos::agent_partition_healed_tasks_running",
             "agent 2 cut from the master by iptables: the partition-aware framework's task goes TASK_UNREACHABLE and the other's TASK_LOST within the ping window (live flags) + 10 s; after the heal the agent re-registers within 75 s and both tasks are TASK_RUNNING again",

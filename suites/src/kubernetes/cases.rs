@@ -55,7 +55,7 @@ pub fn cases() -> Vec<Case> {
         .control("kube-controller-manager is stopped once the replicas run, so nothing recreates them"),
     ]
     .into_iter()
-    .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)))
+    .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)).smoke())
     .collect()
 }
 

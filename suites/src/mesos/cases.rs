@@ -32,7 +32,7 @@ pub fn cases() -> Vec<Case> {
     ]
     .into_iter()
     .chain(super::tasks::cases())
-    .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)))
+    .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)).smoke())
     .collect()
 }
 

@@ -61,7 +61,7 @@ pub fn cases() -> Vec<Case> {
         .control("the delay is not applied"),
     ]
     .into_iter()
-    .map(|c| c.images(&[IMAGE, "fault-helper"]).timeout(Duration::from_secs(180)))
+    .map(|c| c.images(&[IMAGE, "fault-helper"]).timeout(Duration::from_secs(180)).smoke())
     .collect()
 }
 

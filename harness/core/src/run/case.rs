@@ -42,6 +42,11 @@ pub struct Case {
     pub images: Vec<String>,
     /// Time budget; past it the case is an error.
     pub timeout: Duration,
+    /// Part of the fast `smoke` subset (every case is part of `conformance`).
+    pub smoke: bool,
+    /// Where the behaviour it asserts is documented or tested upstream (a file of the
+    /// component's repository, a conformance test's name, a docs page), for the README's list.
+    pub source: Option<String>,
     /// The body.
     pub run: CaseFn,
 }
@@ -69,6 +74,8 @@ impl Case {
             control: None,
             images: Vec::new(),
             timeout: Duration::from_secs(600),
+            smoke: false,
+            source: None,
             run: Arc::new(move |ctx| Box::pin(body(ctx))),
         }
     }
@@ -88,6 +95,18 @@ impl Case {
     /// Sets the time budget.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Puts the case in the fast `smoke` subset.
+    pub fn smoke(mut self) -> Self {
+        self.smoke = true;
+        self
+    }
+
+    /// Names where the behaviour it asserts is documented upstream.
+    pub fn source(mut self, source: &str) -> Self {
+        self.source = Some(source.to_owned());
         self
     }
 }
