@@ -37,3 +37,14 @@ pub fn suite_names() -> Vec<String> {
     names.dedup();
     names
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_case_has_a_negative_control_and_a_source() {
+        for c in super::catalog() {
+            assert!(c.control.is_some(), "{} has no negative control", c.name);
+            assert!(c.source.is_some(), "{} names no source", c.name);
+        }
+    }
+}

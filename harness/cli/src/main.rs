@@ -68,6 +68,20 @@ bandwidth limits that dead runs left there (tagged `ordeal:<run>:...`)."
     /// Check scenario files and generate seeded fault schedules.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// List every check: what it asserts, its negative control, its upstream source and
+    /// whether `smoke` runs it (every check is in `conformance`).
+    #[command(after_help = "Examples:
+  ordeal checks                         every check, grouped by suite
+  ordeal checks --profile smoke         only the checks the default profile runs
+  ordeal checks --markdown              the table the README's check list is made of")]
+    Checks {
+        /// Only the checks this profile runs.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print a Markdown table (the README's check list).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Check that this machine can run a profile: Docker, images, disk, memory, limits.
     #[command(
         after_help = "Each problem comes with the command that fixes it. Exit 0 when every check \
@@ -387,6 +401,15 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
         Command::Down(args) => up::down(args).await,
         Command::Certify(args) => certify::certify(args).await,
         Command::Doctor { profile } => doctor(&profile).await,
+        Command::Checks { profile, markdown } => {
+            let profile = profile.as_deref().map(find_profile).transpose()?;
+            let cases: Vec<_> = ordeal_suites::catalog()
+                .into_iter()
+                .filter(|c| profile.is_none_or(|p| p.selects(c)))
+                .collect();
+            print!("{}", checks_listing(&cases, markdown));
+            Ok(ExitStatus::Passed)
+        }
         Command::Schedule(ScheduleCommand::Check { files }) => {
             use ordeal::fault::schedule::{format_duration, load_scenario};
             for f in &files {
@@ -420,6 +443,57 @@ async fn dispatch(command: Command) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Passed)
         }
     }
+}
+
+/// The check list of `ordeal checks`: plain text, or the README's Markdown table.
+fn checks_listing(cases: &[ordeal::run::Case], markdown: bool) -> String {
+    use std::fmt::Write as _;
+    let none = "none";
+    let mut out = String::new();
+    let smoke = cases.iter().filter(|c| c.smoke).count();
+    let controlled = cases.iter().filter(|c| c.control.is_some()).count();
+    if markdown {
+        let _ = writeln!(
+            out,
+            "{} checks ({smoke} in `smoke`, all in `conformance`); {controlled} have a negative control.\n",
+            cases.len()
+        );
+        let _ = writeln!(
+            out,
+            "| check | smoke | what it asserts | negative control (must fail) | source |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        let cell = |s: &str| s.replace('|', "\\|");
+        for c in cases {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                c.name,
+                if c.smoke { "yes" } else { "" },
+                cell(&c.summary),
+                cell(c.control.as_deref().unwrap_or(none)),
+                cell(c.source.as_deref().unwrap_or(none)),
+            );
+        }
+    } else {
+        for c in cases {
+            let _ = writeln!(
+                out,
+                "{}{}\n  asserts: {}\n  control: {}\n  source:  {}",
+                c.name,
+                if c.smoke { "  [smoke]" } else { "" },
+                c.summary,
+                c.control.as_deref().unwrap_or(none),
+                c.source.as_deref().unwrap_or(none),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n{} checks, {smoke} in smoke; {controlled} with a negative control",
+            cases.len()
+        );
+    }
+    out
 }
 
 fn find_profile(name: &str) -> Result<&'static profiles::Profile, Error> {

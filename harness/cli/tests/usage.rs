@@ -531,3 +531,21 @@ fn certify_of_a_cluster_that_does_not_answer_is_an_infrastructure_error() {
         .unwrap();
     assert_one_line(&out, 3, "cannot reach a Mesos master at http://127.0.0.1:1");
 }
+
+#[test]
+fn the_readme_check_list_is_what_ordeal_checks_prints() {
+    let out = ordeal().args(["checks", "--markdown"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let (begin, end) = ("<!-- checks:begin -->\n", "<!-- checks:end -->");
+    let start = readme
+        .find(begin)
+        .expect("README has the checks:begin marker")
+        + begin.len();
+    let stop = readme.find(end).expect("README has the checks:end marker");
+    assert!(
+        readme[start..stop] == String::from_utf8_lossy(&out.stdout),
+        "README's check list is stale: regenerate it with `ordeal checks --markdown`"
+    );
+}

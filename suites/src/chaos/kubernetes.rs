@@ -30,7 +30,8 @@ pub fn cases() -> Vec<Case> {
         )
         .images(IMAGES)
         .timeout(Duration::from_secs(300))
-        .control("kube-controller-manager runs without its taint-eviction-controller"),
+        .control("kube-controller-manager runs without its taint-eviction-controller")
+        .source("CHECKS.md K-N2, K-N3, K-S6; test/e2e/node/taint_based_evictions.go; test/e2e/network/network_partition.go"),
         Case::new(
             "chaos::kubernetes::partition_healed_before_toleration_no_eviction",
             "node-2 cut from the apiserver goes NotReady and gets the unreachable taint; healed before the pods' tolerationSeconds, it is Ready again, untainted, and no pod was evicted",
@@ -39,6 +40,7 @@ pub fn cases() -> Vec<Case> {
         .images(IMAGES)
         .timeout(Duration::from_secs(300))
         .control("the partition is held past the pods' tolerationSeconds")
+        .source("CHECKS.md K-N4; test/e2e/node/taint_based_evictions.go (post-heal waits)")
         .smoke(),
         Case::new(
             "chaos::kubernetes::node_paused_past_grace_goes_not_ready_and_recovers",
@@ -47,7 +49,8 @@ pub fn cases() -> Vec<Case> {
         )
         .images(IMAGES)
         .timeout(Duration::from_secs(420))
-        .control("the pause lasts a quarter of the grace period"),
+        .control("the pause lasts a quarter of the grace period")
+        .source("CHECKS.md K-N1; content/en/docs/concepts/architecture/nodes.md (heartbeats, node-monitor-grace-period)"),
         Case::new(
             "chaos::kubernetes::node_paused_shorter_than_grace_does_not_flap",
             "node-2 frozen for a quarter of node-monitor-grace-period (live) stays Ready throughout and for one more grace period after the unpause, and the same Deployment pods run on it (none evicted or recreated)",
@@ -55,7 +58,8 @@ pub fn cases() -> Vec<Case> {
         )
         .images(IMAGES)
         .timeout(Duration::from_secs(420))
-        .control("the pause lasts node-monitor-grace-period + 10 s"),
+        .control("the pause lasts node-monitor-grace-period + 10 s")
+        .source("CHECKS.md K-N1 (inverse); content/en/docs/concepts/architecture/nodes.md (Lease renewal every 10 s)"),
     ]
 }
 

@@ -54,6 +54,7 @@ pub fn cases() -> Vec<Case> {
         )
         .images(IMAGES)
         .control("the kill is aimed at agent 1, which runs none of the tasks")
+        .source("CHECKS.md M-P1; src/tests/partition_tests.cpp; include/mesos/v1/mesos.proto (PARTITION_AWARE, TASK_UNREACHABLE)")
         .smoke(),
         Case::new(
             "chaos::mesos::agent_partition_healed_tasks_running",
@@ -61,14 +62,16 @@ pub fn cases() -> Vec<Case> {
             partition_healed,
         )
         .images(IMAGES_WITH_FAULTS)
-        .control("the partition is healed after agent_ping_timeout / 2, before it can take effect"),
+        .control("the partition is healed after agent_ping_timeout / 2, before it can take effect")
+        .source("CHECKS.md M-P1, M-P2; src/tests/partition_tests.cpp ReregisterSlavePartitionAware, ReregisterSlaveNotPartitionAware"),
         Case::new(
             "chaos::mesos::mark_agent_gone_tasks_gone_by_operator",
             "once killed agent 2 is unreachable (its task TASK_UNREACHABLE), MARK_AGENT_GONE for it turns the partition-aware framework's task TASK_GONE_BY_OPERATOR (REASON_AGENT_REMOVED_BY_OPERATOR) within 15 s",
             mark_gone,
         )
         .images(IMAGES)
-        .control("MARK_AGENT_GONE is aimed at agent 1, which runs no task"),
+        .control("MARK_AGENT_GONE is aimed at agent 1, which runs no task")
+        .source("CHECKS.md M-P5; docs/operator-http-api.md MARK_AGENT_GONE"),
     ]
     .into_iter()
     .map(|c| c.timeout(Duration::from_secs(300)))
@@ -79,6 +82,7 @@ pub fn cases() -> Vec<Case> {
     )
     .images(IMAGES)
     .control("the kill is aimed at agent 2's container (running one of the tasks) instead of the leading master")
+        .source("CHECKS.md M-F1; src/tests/fault_tolerance_tests.cpp; docs/high-availability-framework-guide.md (reconciliation)")
     // Three ZooKeepers and three masters come up slower than one, on a shared host.
     .timeout(Duration::from_secs(480))])
     .collect()

@@ -75,7 +75,8 @@ pub fn cases() -> Vec<Case> {
         )
         .images(kube::IMAGES)
         .timeout(Duration::from_secs(420))
-        .control("after the schedule node-2 is killed and never started again"),
+        .control("after the schedule node-2 is killed and never started again")
+        .source("CHECKS.md K-N1, K-N4; Jepsen (generated nemesis schedules, checked after the final heal)"),
         Case::new(
             MESOS_CASE,
             "a fault schedule (--scenario FILE, the recorded one on replay, else drawn from the seed: kills, pauses, isolations, loss and latency of agents and the leader over 30 s) runs against 1 ZooKeeper, 3 masters and 2 sandboxed agents with a checkpointing, partition-aware framework running a task on each agent; within zk_session_timeout + the agent ping window (live flags) + 75 s of the last heal a master leads with every agent active, holding for one more ping window, then the framework re-subscribes with its id within 30 s and RECONCILE answers TASK_RUNNING for both tasks within 60 s",
@@ -83,7 +84,8 @@ pub fn cases() -> Vec<Case> {
         )
         .images(mesos::IMAGES_WITH_FAULTS)
         .timeout(Duration::from_secs(420))
-        .control("after the schedule agent 2's container is killed and never started again"),
+        .control("after the schedule agent 2's container is killed and never started again")
+        .source("CHECKS.md M-P2, M-F1; Jepsen (generated nemesis schedules, checked after the final heal)"),
     ]
 }
 

@@ -22,37 +22,43 @@ pub fn cases() -> Vec<Case> {
             "a pod of the workload image reaches Running on a node and its log is read through the API",
             pod_runs,
         )
-        .control("every kubelet is frozen (node containers paused)"),
+        .control("every kubelet is frozen (node containers paused)")
+        .source("test/e2e/common/node/pods.go \"should be submitted and removed\"; kubectl logs (pods/log subresource)"),
         Case::new(
             "kubernetes::scheduling::deployment_spreads_over_both_nodes",
             "a 4-replica Deployment runs all replicas, on both nodes",
             deployment_spreads,
         )
-        .control("node-2 carries a NoSchedule taint"),
+        .control("node-2 carries a NoSchedule taint")
+        .source("pkg/scheduler/framework/plugins/podtopologyspread (default system spreading); test/e2e/apps/deployment.go"),
         Case::new(
             "kubernetes::scheduling::pod_is_scheduled",
             "a new pod is bound to a node within 30 s",
             pod_scheduled,
         )
-        .control("the kube-scheduler container is stopped"),
+        .control("the kube-scheduler container is stopped")
+        .source("CHECKS.md K-S5; test/e2e/scheduling/predicates.go"),
         Case::new(
             "kubernetes::nodes::killed_node_goes_not_ready_within_the_window",
             "a node container killed with SIGKILL is NotReady within node-monitor-grace-period + node-monitor-period (live flags) + 10 s, and the other node stays Ready",
             killed_node_not_ready,
         )
-        .control("the kill is aimed at no node"),
+        .control("the kill is aimed at no node")
+        .source("CHECKS.md K-N1; pkg/controller/nodelifecycle (node-monitor-grace-period); content/en/docs/concepts/architecture/nodes.md"),
         Case::new(
             "kubernetes::services::pod_reaches_a_cluster_ip_service_on_the_other_node",
             "a pod on node-1 gets a token from a pod on node-2 through a ClusterIP Service (kube-proxy's iptables rules)",
             service_reachable,
         )
-        .control("kube-proxy is not started on any node"),
+        .control("kube-proxy is not started on any node")
+        .source("test/e2e/network/service.go \"should serve a basic endpoint from pods\"; kube-proxy iptables mode"),
         Case::new(
             "kubernetes::nodes::drained_nodes_pods_come_back_elsewhere",
             "with node-2 cordoned and the pods of a 2-replica Deployment that prefers it evicted, both replicas run again on node-1 within 60 s (the drain `ordeal certify --allow-disruptive` does)",
             drained_node,
         )
-        .control("kube-controller-manager is stopped once the replicas run, so nothing recreates them"),
+        .control("kube-controller-manager is stopped once the replicas run, so nothing recreates them")
+        .source("kubectl drain (cordon + Eviction API); content/en/docs/tasks/administer-cluster/safely-drain-node.md"),
     ]
     .into_iter()
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)).smoke())

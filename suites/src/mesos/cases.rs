@@ -22,13 +22,15 @@ pub fn cases() -> Vec<Case> {
             "a framework that subscribes is offered, within seconds, the unreserved cpus and mem every agent advertises",
             offers,
         )
-        .control("the agents advertise 0.5 cpus instead of 2"),
+        .control("the agents advertise 0.5 cpus instead of 2")
+        .source("CHECKS.md M-O1; src/tests/hierarchical_allocator_tests.cpp; docs/configuration/master.md"),
         Case::new(
             "mesos::failover::killing_the_leader_elects_a_new_one_and_the_framework_reregisters",
             "with 3 masters over a 3-server ZooKeeper ensemble, SIGKILL of the leader elects another master within zk_session_timeout + 30 s, every agent re-registers, and the framework re-subscribes with its id",
             failover,
         )
-        .control("the kill is aimed at a standby master"),
+        .control("the kill is aimed at a standby master")
+        .source("CHECKS.md M-F1; src/tests/fault_tolerance_tests.cpp MasterFailover; docs/high-availability.md"),
     ]
     .into_iter()
     .chain(super::tasks::cases())

@@ -25,49 +25,57 @@ pub fn cases() -> Vec<Case> {
             "a command task goes TASK_STARTING, TASK_RUNNING, TASK_FINISHED (source executor) within 30 s, and its output lands in the sandbox's stdout",
             command_task,
         )
-        .control("the task's command exits 3"),
+        .control("the task's command exits 3")
+        .source("CHECKS.md M-O4; include/mesos/v1/mesos.proto TaskState; docs/scheduler-http-api.md"),
         Case::new(
             "mesos::tasks::invalid_task_gets_task_error",
             "a task whose HTTP health check path lacks the leading '/' is refused by the master with TASK_ERROR (REASON_TASK_INVALID) and never starts",
             invalid_task,
         )
-        .control("the health check path is valid"),
+        .control("the health check path is valid")
+        .source("CHECKS.md M-O5; src/master/validation.cpp (health check validation); docs/high-availability-framework-guide.md"),
         Case::new(
             "mesos::health::failing_command_check_reports_unhealthy_then_kills_after_consecutive_failures",
             "a COMMAND health check that passes, then fails, yields TASK_RUNNING healthy=true, then consecutive_failures (3) TASK_RUNNING healthy=false updates, then TASK_KILLED with healthy=false",
             failing_command_check,
         )
-        .control("the health check never fails"),
+        .control("the health check never fails")
+        .source("CHECKS.md M-H1, M-H2; src/tests/health_check_tests.cpp ConsecutiveFailures; docs/health-checks.md"),
         Case::new(
             "mesos::health::http_check_reports_healthy",
             "an HTTP health check against the task's own server (busybox httpd on its port) reports TASK_RUNNING healthy=true within delay + grace period",
             http_check,
         )
-        .control("the check asks for a path the server answers 404"),
+        .control("the check asks for a path the server answers 404")
+        .source("CHECKS.md M-H1, M-H7; src/tests/health_check_tests.cpp HealthyTaskViaHTTP; docs/health-checks.md"),
         Case::new(
             "mesos::health::tcp_check_reports_healthy",
             "a TCP health check against the port the task listens on reports TASK_RUNNING healthy=true within delay + grace period",
             tcp_check,
         )
-        .control("the check connects to a port nothing listens on"),
+        .control("the check connects to a port nothing listens on")
+        .source("CHECKS.md M-H1; src/tests/health_check_tests.cpp HealthyTaskViaTCP; docs/health-checks.md"),
         Case::new(
             "mesos::kill::task_ignoring_sigterm_is_killed_after_its_grace_period",
             "KILL of a task that ignores SIGTERM, with a 2 s kill policy, ends TASK_KILLED by SIGKILL no sooner than 2 s and within 2 s + 10 s",
             kill_with_grace,
         )
-        .control("the task exits on SIGTERM"),
+        .control("the task exits on SIGTERM")
+        .source("include/mesos/v1/mesos.proto KillPolicy.grace_period; src/launcher/executor.cpp (SIGTERM, then SIGKILL)"),
         Case::new(
             "mesos::recovery::killed_agent_process_restarts_and_the_executor_resubscribes",
             "SIGKILL of the agent process (a supervisor restarts it; the container stays): the agent re-registers with the same id within 30 s, the task's process survives, and a KILL then ends the task TASK_KILLED by its re-subscribed executor",
             |ctx| agent_restart(ctx, Restart::Process),
         )
-        .control("the framework does not checkpoint (its executor gives up when the agent goes)"),
+        .control("the framework does not checkpoint (its executor gives up when the agent goes)")
+        .source("CHECKS.md M-P8; docs/agent-recovery.md; docs/configuration/agent.md (executor_reregistration_timeout)"),
         Case::new(
             "mesos::recovery::restarted_agent_container_keeps_checkpointed_tasks_running",
             "SIGKILL of the agent container, then `docker start` of it (same address and hostname, same work directory): the agent recovers its checkpoint and re-registers with the same id within 30 s, the task stays TASK_RUNNING with its process alive, and a KILL then ends it TASK_KILLED by its re-subscribed executor",
             |ctx| agent_restart(ctx, Restart::Container),
         )
-        .control("the framework does not checkpoint (its executor gives up when the agent goes)"),
+        .control("the framework does not checkpoint (its executor gives up when the agent goes)")
+        .source("CHECKS.md M-P8; docs/agent-recovery.md (checkpointed frameworks survive an agent restart)"),
     ]
 }
 

@@ -22,43 +22,50 @@ pub fn cases() -> Vec<Case> {
             "a started container serves on the private network and a peer container reaches it",
             start_reachable,
         )
-        .control("the server container starts without its HTTP server"),
+        .control("the server container starts without its HTTP server")
+        .source("Docker Engine API 1.41 (ContainerCreate, ContainerStart, NetworkCreate); DESIGN.md (runtime contract)"),
         Case::new(
             "smoke::exec::effect_visible_from_peer",
             "a file written by exec in one container is served to a peer container",
             exec_visible,
         )
-        .control("the exec writes the token somewhere the server does not serve"),
+        .control("the exec writes the token somewhere the server does not serve")
+        .source("Docker Engine API 1.41 (ContainerExec); DESIGN.md (runtime contract)"),
         Case::new(
             "smoke::kill::peer_sees_server_gone",
             "SIGKILL stops the server: the peer's requests fail and the exit code is 137",
             kill_seen,
         )
-        .control("the kill is not sent"),
+        .control("the kill is not sent")
+        .source("Docker Engine API 1.41 (ContainerKill); Jepsen nemesis: kill"),
         Case::new(
             "smoke::pause::peer_requests_hang_until_unpause",
             "a paused server answers no request for the whole pause and answers again after unpause",
             pause_seen,
         )
-        .control("the pause is not applied"),
+        .control("the pause is not applied")
+        .source("Docker Engine API 1.41 (ContainerPause: cgroup freezer); Jepsen nemesis: pause"),
         Case::new(
             "smoke::network::disconnect_cuts_and_reconnect_restores",
             "a server disconnected from the network is unreachable, and reachable again after reconnect",
             disconnect_seen,
         )
-        .control("the disconnect is not done"),
+        .control("the disconnect is not done")
+        .source("Docker Engine API 1.41 (NetworkDisconnect, NetworkConnect)"),
         Case::new(
             "smoke::partition::cut_peer_loses_server_others_keep_it",
             "iptables rules in the server's namespace cut one peer off while another still reaches it, until healed",
             partition_seen,
         )
-        .control("the partition is not applied"),
+        .control("the partition is not applied")
+        .source("Jepsen nemesis: partition (iptables DROP per peer); iptables(8)"),
         Case::new(
             "smoke::latency::peer_round_trip_grows_by_the_delay",
             "a 100 ms userspace delay on the server adds 100 ms (within 20%) to a peer's round trip, and heals",
             latency_seen,
         )
-        .control("the delay is not applied"),
+        .control("the delay is not applied")
+        .source("Jepsen nemesis: latency; ordeal-delay (NFQUEUE, no netem on this kernel)"),
     ]
     .into_iter()
     .map(|c| c.images(&[IMAGE, "fault-helper"]).timeout(Duration::from_secs(180)).smoke())
