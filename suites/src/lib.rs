@@ -8,9 +8,9 @@
 //! - `smoke` exercises the container runtime and the faults against real containers;
 //!   `kubernetes` runs real Kubernetes 1.35.4; `mesos` runs real Apache Mesos 1.11.0 with
 //!   ordeal's command executor; `chaos` covers Kubernetes and Mesos node loss and partitions.
-//! - `smoke` runs the cases marked [`Case::smoke`] (a fast subset of every suite);
-//!   `conformance` runs every case. Neither switches the clusters to the components' default
-//!   timings yet: both use the fast timings.
+//! - `smoke` runs the cases marked [`Case::smoke`] (a fast subset of every suite) with fast
+//!   timings; `conformance` runs every case at the components' default timings
+//!   ([`ordeal::run::CaseCtx::component_defaults`]).
 
 pub mod certify;
 pub mod chaos;

@@ -13,6 +13,10 @@ pub struct Profile {
     pub suites: &'static [&'static str],
     /// Only the cases marked [`Case::smoke`] of those suites.
     pub smoke_only: bool,
+    /// Clusters run at their components' default timings, not the fast ones.
+    pub component_defaults: bool,
+    /// Each case's time budget is multiplied by this (default timings wait longer).
+    pub timeout_factor: u32,
     /// Settings it changes from the components' defaults, recorded in every report.
     pub properties: &'static [(&'static str, &'static str)],
 }
@@ -24,6 +28,8 @@ pub const PROFILES: &[Profile] = &[
         description: "fast subset of every suite (minutes): the default, for CI gating",
         suites: &["smoke", "kubernetes", "mesos", "chaos"],
         smoke_only: true,
+        component_defaults: false,
+        timeout_factor: 1,
         properties: &[
             ("timings", "fast"),
             ("node-monitor-grace-period", "10s"),
@@ -34,15 +40,17 @@ pub const PROFILES: &[Profile] = &[
     },
     Profile {
         name: "conformance",
-        description: "every check, chaos included (the smoke timings for now), for release gating and certification",
+        description: "every check, chaos included, at the components' default timings: for release gating and certification",
         suites: &["smoke", "kubernetes", "mesos", "chaos"],
         smoke_only: false,
+        component_defaults: true,
+        timeout_factor: 3,
         properties: &[
-            ("timings", "fast"),
-            ("node-monitor-grace-period", "10s"),
-            ("node-monitor-period", "2s"),
-            ("mesos-agent-ping-timeout", "2secs"),
-            ("mesos-max-agent-ping-timeouts", "3"),
+            ("timings", "component defaults"),
+            ("node-monitor-grace-period", "default (50s in 1.35)"),
+            ("node-monitor-period", "default (5s)"),
+            ("mesos-agent-ping-timeout", "default (15secs)"),
+            ("mesos-max-agent-ping-timeouts", "default (5)"),
         ],
     },
 ];

@@ -510,6 +510,7 @@ fn options(
         properties.push(("certify.workload-image".to_owned(), image.to_owned()));
     }
     RunOptions {
+        component_defaults: false,
         profile: "certify".into(),
         seed: random_seed(),
         report_dir: args.report_dir.clone(),

@@ -579,6 +579,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
     if let Some(p) = args.partition {
         cases = p.select(cases, |c| c.name.as_str());
     }
+    for c in &mut cases {
+        c.timeout *= profile.timeout_factor;
+    }
     let scenario = match &args.scenario {
         Some(path) => {
             let schedule = ordeal::fault::schedule::load_scenario(path)?;
@@ -637,6 +640,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus, Error> {
             .collect(),
         run_id: None,
         on_interrupt: None,
+        component_defaults: profile.component_defaults,
     };
     let Some(summary) = ordeal::run::run(cases, opts).await? else {
         return Ok(ExitStatus::Passed);

@@ -28,6 +28,7 @@ fn selftest_options(
 ) -> RunOptions {
     let recipes = Recipes::load(&default_recipes_dir()).unwrap();
     RunOptions {
+        component_defaults: false,
         profile: "selftest".into(),
         seed,
         report_dir: dir.to_owned(),

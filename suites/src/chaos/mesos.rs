@@ -505,10 +505,12 @@ fn timings(since: &str, expect: &[Expect<'_>], got: &[(Duration, TaskStatus)]) -
 async fn cluster(ctx: &CaseCtx) -> Result<(MesosCluster, Pings), CaseError> {
     let cluster = MesosCluster::start_config(ctx, &config()).await?;
     let pings = Pings::live(&cluster).await?;
-    ctx.step(format!(
-        "asked agent_ping_timeout={PING_TIMEOUT}, max_agent_ping_timeouts={MAX_PING_TIMEOUTS}; live: {}",
-        pings.describe()
-    ));
+    let asked = if ctx.component_defaults() {
+        "the master's defaults".to_owned()
+    } else {
+        format!("agent_ping_timeout={PING_TIMEOUT}, max_agent_ping_timeouts={MAX_PING_TIMEOUTS}")
+    };
+    ctx.step(format!("asked {asked}; live: {}", pings.describe()));
     Ok((cluster, pings))
 }
 

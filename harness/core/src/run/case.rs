@@ -131,6 +131,7 @@ struct Inner {
     labels: Vec<(String, String)>,
     schedule_input: Option<ScheduleInput>,
     executed: Mutex<Option<ExecutedSchedule>>,
+    component_defaults: bool,
 }
 
 /// Where a case that runs a fault schedule takes it from, when not from the seed.
@@ -168,6 +169,7 @@ impl CaseCtx {
                 labels: Vec::new(),
                 schedule_input: None,
                 executed: Mutex::default(),
+                component_defaults: false,
             }),
         }
     }
@@ -184,6 +186,26 @@ impl CaseCtx {
             .labels
             .extend(labels);
         self
+    }
+
+    /// Runs the clusters at their components' default timings (the `conformance` profile)
+    /// instead of the fast ones a case asks for.
+    ///
+    /// # Panics
+    /// If the context was already cloned: it is set right after [`Self::new`].
+    #[must_use]
+    pub fn with_component_defaults(mut self, defaults: bool) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_component_defaults on a context that is not shared yet")
+            .component_defaults = defaults;
+        self
+    }
+
+    /// Whether clusters run at their components' default timings: a cluster then ignores the
+    /// fast timings a case asks for (Kubernetes node monitoring, Mesos agent pings), and every
+    /// window is computed from the live flags as always.
+    pub fn component_defaults(&self) -> bool {
+        self.inner.component_defaults
     }
 
     /// Gives the case a schedule to run instead of the one its seed would draw.

@@ -54,6 +54,8 @@ pub struct RunOptions {
     /// Executed schedules to run again, by case name (`ordeal replay`); they take precedence
     /// over `scenario`.
     pub replay: BTreeMap<String, ExecutedSchedule>,
+    /// Clusters run at their components' default timings ([`CaseCtx::component_defaults`]).
+    pub component_defaults: bool,
 }
 
 /// What an interrupted run removes outside Docker (`ordeal certify`'s namespace or
@@ -262,6 +264,7 @@ pub async fn run(cases: Vec<Case>, mut opts: RunOptions) -> Result<Option<RunSum
             let handle = handle.clone();
             let logs_dir = dir.join("logs");
             let (seed, negative) = (opts.seed, opts.negative_controls);
+            let component_defaults = opts.component_defaults;
             let retries = if negative { 0 } else { opts.retries };
             let input = opts
                 .replay
@@ -286,7 +289,8 @@ pub async fn run(cases: Vec<Case>, mut opts: RunOptions) -> Result<Option<RunSum
                         case_rng(seed, &case.name),
                         negative,
                     )
-                    .with_schedule(input.clone());
+                    .with_schedule(input.clone())
+                    .with_component_defaults(component_defaults);
                     let dir = if attempt == 1 {
                         logs_dir.clone()
                     } else {

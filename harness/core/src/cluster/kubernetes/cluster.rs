@@ -256,8 +256,10 @@ impl KubeCluster {
             s.files = files;
             s
         };
+        // The `conformance` profile leaves node monitoring at the controller-manager's defaults.
+        let timings = (!ctx.component_defaults()).then_some(config.timings);
         let [etcd_plan, api_plan, kcm_plan, sched_plan]: [Component; 4] =
-            plan::control_plane(&images, at, config.timings, &config.kcm_extra)
+            plan::control_plane(&images, at, timings, &config.kcm_extra)
                 .try_into()
                 .map_err(|_| Error::infra("the control-plane plan has four components"))?;
 

@@ -178,10 +178,11 @@ fn strings(v: &[&str]) -> Vec<String> {
 /// entrypoint is the binary's absolute path, which is where both ordeal's image and the
 /// registry.k8s.io images keep it, so the same arguments serve either. `kcm_extra` is appended
 /// to the controller-manager's flags (`--controllers=*,-taint-eviction-controller`, say).
+/// `timings: None` leaves node monitoring at kube-controller-manager's defaults.
 pub fn control_plane(
     images: &KubeImages,
     at: Addresses,
-    timings: KubeTimings,
+    timings: Option<KubeTimings>,
     kcm_extra: &[String],
 ) -> Vec<Component> {
     let etcd = at.etcd();
@@ -236,14 +237,16 @@ pub fn control_plane(
         "--cluster-signing-key-file=/pki/ca.key",
         "--leader-elect=false",
     ]);
-    kcm_args.push(format!(
-        "--node-monitor-grace-period={}s",
-        timings.node_monitor_grace_period.as_secs()
-    ));
-    kcm_args.push(format!(
-        "--node-monitor-period={}s",
-        timings.node_monitor_period.as_secs()
-    ));
+    if let Some(timings) = timings {
+        kcm_args.push(format!(
+            "--node-monitor-grace-period={}s",
+            timings.node_monitor_grace_period.as_secs()
+        ));
+        kcm_args.push(format!(
+            "--node-monitor-period={}s",
+            timings.node_monitor_period.as_secs()
+        ));
+    }
     kcm_args.extend(kcm_extra.iter().cloned());
     vec![
         component("etcd", &images.etcd, "etcd", etcd, etcd_args),
@@ -413,7 +416,7 @@ mod tests {
         let set = ImageSet::new(&recipes, &[]).unwrap();
         let images = KubeImages::resolve(|n| set.get(n)).unwrap();
         let cp = recipes.reference("k8s-control-plane").unwrap();
-        for c in control_plane(&images, AT, KubeTimings::FAST, &[]) {
+        for c in control_plane(&images, AT, Some(KubeTimings::FAST), &[]) {
             assert_eq!(c.image, cp, "{}", c.name);
         }
         assert_eq!(images.node, recipes.reference("k8s-node").unwrap());
@@ -421,10 +424,33 @@ mod tests {
     }
 
     #[test]
+    fn without_timings_node_monitoring_is_left_at_the_defaults() {
+        let images = upstream();
+        let flags = |timings| {
+            control_plane(&images, AT, timings, &[])
+                .into_iter()
+                .find(|c| c.name == "controller-manager")
+                .unwrap()
+                .args
+                .into_iter()
+                .filter(|a| a.starts_with("--node-monitor"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            flags(Some(KubeTimings::FAST)),
+            [
+                "--node-monitor-grace-period=10s",
+                "--node-monitor-period=2s"
+            ]
+        );
+        assert!(flags(None).is_empty());
+    }
+
+    #[test]
     fn registry_images_are_mapped_per_component_with_the_binary_as_entrypoint() {
         let images = upstream();
         let extra = ["--controllers=*,-taint-eviction-controller".to_owned()];
-        let plan = control_plane(&images, AT, KubeTimings::FAST, &extra);
+        let plan = control_plane(&images, AT, Some(KubeTimings::FAST), &extra);
         let got: Vec<(&str, &str, Option<&str>)> = plan
             .iter()
             .map(|c| (c.name.as_str(), c.image.as_str(), c.entrypoint.as_deref()))

@@ -173,6 +173,17 @@ impl MesosCluster {
     /// registered. Images: `mesos` (or `mesos-master` and `mesos-agent`), `zookeeper`.
     pub async fn start_config(ctx: &CaseCtx, config: &MesosConfig) -> Result<Self> {
         check_master_env(&config.master_env)?;
+        // The `conformance` profile leaves the agent health check at the master's defaults.
+        let defaults;
+        let config = if ctx.component_defaults() {
+            defaults = MesosConfig {
+                master_env: without_fast_timings(&config.master_env),
+                ..config.clone()
+            };
+            &defaults
+        } else {
+            config
+        };
         let step = Step::start(format!(
             "{}: Mesos {} ZooKeeper(s) + {} master(s) + {} agent(s)",
             ctx.name(),
@@ -439,6 +450,18 @@ const MASTER_OWN_ENV: &[&str] = &[
     "MESOS_REGISTRY",
 ];
 
+/// The master flags a case sets only to make timings fast (the agent health check); a run at
+/// the components' defaults drops them.
+const FAST_TIMING_FLAGS: &[&str] = &["MESOS_AGENT_PING_TIMEOUT", "MESOS_MAX_AGENT_PING_TIMEOUTS"];
+
+/// `env` without the fast-timing flags.
+fn without_fast_timings(env: &[(String, String)]) -> Vec<(String, String)> {
+    env.iter()
+        .filter(|(k, _)| !FAST_TIMING_FLAGS.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
 fn check_master_env(env: &[(String, String)]) -> Result<()> {
     for (k, _) in env {
         if !k.starts_with("MESOS_") {
@@ -527,6 +550,16 @@ fn up_err(e: CaseError) -> Error {
 mod tests {
     use super::*;
     use crate::images::ImageSet;
+
+    #[test]
+    fn defaults_drop_only_the_fast_ping_flags() {
+        let env = vec![
+            ("MESOS_AGENT_PING_TIMEOUT".to_owned(), "2secs".to_owned()),
+            ("MESOS_MAX_AGENT_PING_TIMEOUTS".to_owned(), "3".to_owned()),
+            ("MESOS_ALLOCATION_INTERVAL".to_owned(), "60secs".to_owned()),
+        ];
+        assert_eq!(without_fast_timings(&env), env[2..]);
+    }
 
     fn env<'a>(s: &'a ContainerSpec, key: &str) -> Option<&'a str> {
         s.env
