@@ -452,10 +452,23 @@ fn checks_listing(cases: &[ordeal::run::Case], markdown: bool) -> String {
     let mut out = String::new();
     let smoke = cases.iter().filter(|c| c.smoke).count();
     let controlled = cases.iter().filter(|c| c.control.is_some()).count();
+    // Checks per suite and area (`kubernetes::health`), with how many of them `smoke` runs.
+    let mut areas: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for c in cases {
+        let area: Vec<&str> = c.name.split("::").take(2).collect();
+        let e = areas.entry(area.join("::")).or_default();
+        e.0 += 1;
+        e.1 += usize::from(c.smoke);
+    }
+    let per_area = areas
+        .iter()
+        .map(|(a, (n, s))| format!("{a} {n} ({s} smoke)"))
+        .collect::<Vec<_>>()
+        .join(", ");
     if markdown {
         let _ = writeln!(
             out,
-            "{} checks ({smoke} in `smoke`, all in `conformance`); {controlled} have a negative control.\n",
+            "{} checks ({smoke} in `smoke`, all in `conformance`); {controlled} have a negative control.\n\nPer suite and area: {per_area}.\n",
             cases.len()
         );
         let _ = writeln!(
@@ -489,7 +502,7 @@ fn checks_listing(cases: &[ordeal::run::Case], markdown: bool) -> String {
         }
         let _ = writeln!(
             out,
-            "\n{} checks, {smoke} in smoke; {controlled} with a negative control",
+            "\n{} checks, {smoke} in smoke; {controlled} with a negative control\nper suite and area: {per_area}",
             cases.len()
         );
     }
