@@ -263,7 +263,10 @@ impl KubeCluster {
                 .try_into()
                 .map_err(|_| Error::infra("the control-plane plan has four components"))?;
 
-        // etcd and kube-apiserver start side by side: the apiserver retries etcd until it answers.
+        // etcd first, with its networks attached, then kube-apiserver, which retries etcd until it
+        // answers but gives up for good after 20 s: started side by side on a loaded host
+        // (load 12 on 2 cores), etcd's `cluster` address was attached too late twice in one
+        // run and the apiserver exited ("Error creating leases: context deadline exceeded").
         ctx.step("starting etcd and kube-apiserver");
         let kubelet_client = ca.client("kube-apiserver-kubelet-client", Some("system:masters"))?;
         let mut files = vec![
@@ -280,11 +283,8 @@ impl KubeCluster {
             .extra_networks
             .push((api_net.name.clone(), api_net.host(2)));
         api_spec.ports = vec![(api_port, 6443)];
-        let (etcd, apiserver) = futures::future::try_join(
-            ctx.start(spec(&etcd_plan, &mgmt.name, vec![])),
-            ctx.start(api_spec),
-        )
-        .await?;
+        let etcd = ctx.start(spec(&etcd_plan, &mgmt.name, vec![])).await?;
+        let apiserver = ctx.start(api_spec).await?;
         let host_kubeconfig = kubeconfig(
             &format!("https://127.0.0.1:{api_port}"),
             &ca.pair,
