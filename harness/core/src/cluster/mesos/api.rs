@@ -113,6 +113,26 @@ impl Resource {
     }
 }
 
+impl Resource {
+    /// A scalar resource dynamically reserved for `role` (no principal: the clusters ordeal
+    /// starts do not authenticate), as a RESERVE operation takes it.
+    pub fn reserved(name: &str, value: f64, role: &str) -> Self {
+        Self {
+            reservations: vec![Reservation {
+                kind: Some("DYNAMIC".into()),
+                role: Some(role.into()),
+                principal: None,
+            }],
+            ..Self::scalar(name, value)
+        }
+    }
+
+    /// The role it is reserved for (the innermost reservation), `None` if unreserved.
+    pub fn reserved_for(&self) -> Option<&str> {
+        self.reservations.last().and_then(|r| r.role.as_deref())
+    }
+}
+
 /// Sum of scalar resource `name` in `resources`.
 pub fn scalar_sum(resources: &[Resource], name: &str) -> f64 {
     resources

@@ -372,6 +372,21 @@ impl Operator {
         Ok(self.get::<QuotaBody>("GET_QUOTA").await?.status.configs)
     }
 
+    /// Dynamically reserves `resources` (each carrying its `reservations`, innermost last) of
+    /// agent `agent` (operator `RESERVE_RESOURCES`, from unreserved resources). The master
+    /// applies the reservation before it answers (rescinding offers that hold the resources).
+    pub async fn reserve_resources(
+        &self,
+        agent: &Id,
+        resources: &[super::api::Resource],
+    ) -> Result<(), MesosError> {
+        self.act(
+            "RESERVE_RESOURCES",
+            json!({ "agent_id": agent, "resources": resources }),
+        )
+        .await
+    }
+
     /// Tears framework `id` down (operator `TEARDOWN`): its tasks are killed and it is removed.
     pub async fn teardown(&self, id: &Id) -> Result<(), MesosError> {
         self.act("TEARDOWN", json!({ "framework_id": id })).await

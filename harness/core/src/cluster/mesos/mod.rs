@@ -9,7 +9,8 @@
 //! # Known limitations
 //! - Plain HTTP only (the clusters ordeal starts do not enable SSL).
 //! - Operator calls: GET_FLAGS, GET_VERSION, GET_MASTER, GET_AGENTS, GET_TASKS, GET_FRAMEWORKS,
-//!   GET_STATE, MARK_AGENT_GONE, TEARDOWN, UPDATE_WEIGHTS / GET_WEIGHTS, UPDATE_QUOTA / GET_QUOTA.
+//!   GET_STATE, MARK_AGENT_GONE, TEARDOWN, UPDATE_WEIGHTS / GET_WEIGHTS, UPDATE_QUOTA / GET_QUOTA,
+//!   RESERVE_RESOURCES.
 //!   Scheduler calls: SUBSCRIBE, ACCEPT with LAUNCH, DECLINE, ACKNOWLEDGE, KILL, SUPPRESS,
 //!   REVIVE, RECONCILE, TEARDOWN. LAUNCH_GROUP (task groups) is not modelled: ordeal's executor
 //!   runs one command task. Only the fields the suites use are modelled.
