@@ -35,6 +35,7 @@ pub fn cases() -> Vec<Case> {
     .into_iter()
     .chain(super::tasks::cases())
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)).smoke())
+    .chain(super::resources::cases())
     .collect()
 }
 

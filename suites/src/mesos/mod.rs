@@ -10,6 +10,7 @@
 //!   layout the agent container *is* the node, and killing it ends its tasks.
 
 pub(crate) mod cases;
+pub(crate) mod resources;
 pub(crate) mod tasks;
 
 pub use cases::cases;
