@@ -47,7 +47,7 @@ pub fn cases() -> Vec<Case> {
             quota,
         )
         .control("no quota is set for q (it then takes the whole agent)")
-        .source("src/tests/hierarchical_allocator_tests.cpp \"QuotaProvidesLimit\"; docs/quota.md \"limits\"")
+        .source("CHECKS.md M-D4; src/tests/hierarchical_allocator_tests.cpp \"QuotaProvidesLimit\"; docs/quota.md \"limits\"")
         .smoke(),
         Case::new(
             "mesos::resources::dynamic_reservation_is_offered_only_to_its_role",
@@ -55,7 +55,7 @@ pub fn cases() -> Vec<Case> {
             reservation,
         )
         .control("the resources are reserved for role b instead of a")
-        .source("src/tests/hierarchical_allocator_tests.cpp \"ReservedDRF\"; docs/reservation.md \"Offer::Operation::Reserve\"")
+        .source("CHECKS.md M-D6; src/tests/hierarchical_allocator_tests.cpp \"ReservedDRF\"; docs/reservation.md \"Offer::Operation::Reserve\"")
         .smoke(),
         Case::new(
             "mesos::resources::role_weights_divide_the_agent_in_proportion",
@@ -63,14 +63,14 @@ pub fn cases() -> Vec<Case> {
             |ctx| split(ctx, Split::Weights),
         )
         .control("the weights are not set (both roles at weight 1)")
-        .source("src/tests/hierarchical_allocator_tests.cpp \"UpdateWeight\"; docs/weights.md"),
+        .source("CHECKS.md M-D3; src/tests/hierarchical_allocator_tests.cpp \"UpdateWeight\"; docs/weights.md"),
         Case::new(
             "mesos::resources::drf_gives_frameworks_of_one_role_an_equal_share",
             "two greedy frameworks in one role with equal demand fill a 3-cpu agent with 0.25-cpu tasks in equal shares (6 and 6, within one task)",
             |ctx| split(ctx, Split::Drf),
         )
         .control("the two frameworks are put in two roles weighted 3:1")
-        .source("src/tests/hierarchical_allocator_tests.cpp \"SameShareFairness\"; docs/app-framework-development-guide.md (DRF)"),
+        .source("CHECKS.md M-D2; src/tests/hierarchical_allocator_tests.cpp \"SameShareFairness\"; docs/app-framework-development-guide.md (DRF)"),
     ]
     .into_iter()
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)))
