@@ -35,6 +35,13 @@ pub fn cases() -> Vec<Case> {
     .into_iter()
     .chain(super::tasks::cases())
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)).smoke())
+    // These mark their own smoke cases.
+    .chain(
+        super::scheduling::cases()
+            .into_iter()
+            .chain(super::health::cases())
+            .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300))),
+    )
     .chain(super::resources::cases())
     .collect()
 }

@@ -10,7 +10,9 @@
 //!   layout the agent container *is* the node, and killing it ends its tasks.
 
 pub(crate) mod cases;
+pub(crate) mod health;
 pub(crate) mod resources;
+pub(crate) mod scheduling;
 pub(crate) mod tasks;
 
 pub use cases::cases;

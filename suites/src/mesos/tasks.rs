@@ -80,19 +80,19 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// A framework with one task launched on the first offer, recording every update.
-struct Launched {
-    sched: Scheduler,
+pub(crate) struct Launched {
+    pub(crate) sched: Scheduler,
     events: SchedulerEvents,
-    task_id: Id,
-    agent_id: Id,
+    pub(crate) task_id: Id,
+    pub(crate) agent_id: Id,
     accepted: Instant,
-    updates: Vec<(Duration, TaskStatus)>,
+    pub(crate) updates: Vec<(Duration, TaskStatus)>,
 }
 
 impl Launched {
     /// Subscribes a checkpointing framework, takes the first offer and launches
     /// `task(agent, task_id)` on it.
-    async fn start(
+    pub(crate) async fn start(
         ctx: &CaseCtx,
         target: &MesosTarget,
         task: impl FnOnce(Id, Id) -> TaskInfo,
@@ -189,7 +189,7 @@ impl Launched {
     }
 
     /// Reads updates until `done` holds for one, for at most `window`.
-    async fn until(
+    pub(crate) async fn until(
         &mut self,
         window: Duration,
         done: impl Fn(&TaskStatus) -> bool,
@@ -207,7 +207,7 @@ impl Launched {
     }
 
     /// The updates so far, for failure messages and the timeline.
-    fn history(&self) -> String {
+    pub(crate) fn history(&self) -> String {
         if self.updates.is_empty() {
             return "no update".into();
         }
@@ -219,7 +219,7 @@ impl Launched {
     }
 
     /// When the first update in `state` came, after the launch.
-    fn first(&self, state: TaskState) -> Option<Duration> {
+    pub(crate) fn first(&self, state: TaskState) -> Option<Duration> {
         self.updates
             .iter()
             .find(|(_, s)| s.state == state)
@@ -227,7 +227,7 @@ impl Launched {
     }
 }
 
-fn describe(s: &TaskStatus) -> String {
+pub(crate) fn describe(s: &TaskStatus) -> String {
     let mut t = format!("{:?}", s.state);
     if let Some(h) = s.healthy {
         t = format!("{t} healthy={h}");
@@ -258,7 +258,7 @@ fn resources(port: Option<u64>) -> Vec<Resource> {
     r
 }
 
-fn task(agent: Id, id: Id, command: &str) -> TaskInfo {
+pub(crate) fn task(agent: Id, id: Id, command: &str) -> TaskInfo {
     TaskInfo {
         name: "ordeal".into(),
         task_id: id,
@@ -270,7 +270,7 @@ fn task(agent: Id, id: Id, command: &str) -> TaskInfo {
     }
 }
 
-fn health(kind: HealthCheckType) -> HealthCheck {
+pub(crate) fn health(kind: HealthCheckType) -> HealthCheck {
     HealthCheck {
         kind,
         command: None,
@@ -285,7 +285,7 @@ fn health(kind: HealthCheckType) -> HealthCheck {
 }
 
 /// The framework name of the task cases on clusters ordeal starts.
-const FRAMEWORK: &str = "ordeal-tasks";
+pub(crate) const FRAMEWORK: &str = "ordeal-tasks";
 
 async fn command_task(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = MesosCluster::start(&ctx, 1, 1).await?;
@@ -583,7 +583,8 @@ async fn kill_with_grace(ctx: CaseCtx) -> Result<(), CaseError> {
     }
 }
 
-const SANDBOX: &str = "/var/lib/mesos/agent/slaves/*/frameworks/*/executors/*/runs/latest";
+pub(crate) const SANDBOX: &str =
+    "/var/lib/mesos/agent/slaves/*/frameworks/*/executors/*/runs/latest";
 
 /// What goes down in a recovery case.
 #[derive(Debug, Clone, Copy)]
