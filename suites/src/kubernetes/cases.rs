@@ -62,6 +62,7 @@ pub fn cases() -> Vec<Case> {
     ]
     .into_iter()
     .map(|c| c.images(IMAGES).timeout(Duration::from_secs(300)).smoke())
+    .chain(super::health::cases())
     .collect()
 }
 

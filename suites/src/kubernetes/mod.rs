@@ -6,5 +6,6 @@
 
 mod cases;
 pub mod checks;
+mod health;
 
 pub use cases::cases;

@@ -6,7 +6,7 @@ use k8s_openapi::{
     NamespaceResourceScope,
     api::{
         apps::v1::Deployment,
-        core::v1::{Node, Pod, Service},
+        core::v1::{Event, Node, Pod, Service},
     },
 };
 use kube::{
@@ -138,6 +138,48 @@ impl KubeTarget {
             .await
             .map_err(|e| api_err(&format!("list pods `{selector}`"), e))?
             .items)
+    }
+
+    /// Pod `name` of the namespace: its spec as the API defaulted it (probe fields filled in)
+    /// and its status (`containerStatuses` with `restartCount`, `state`, `lastState`, `ready`).
+    pub async fn pod(&self, name: &str) -> Result<Pod> {
+        let pods: Api<Pod> = Api::namespaced(self.client(), &self.namespace);
+        pods.get(name)
+            .await
+            .map_err(|e| api_err(&format!("read pod `{name}`"), e))
+    }
+
+    /// The events of the namespace about object `name` (`involvedObject.name`), oldest first
+    /// as the API lists them.
+    pub async fn events_for(&self, name: &str) -> Result<Vec<Event>> {
+        let events: Api<Event> = Api::namespaced(self.client(), &self.namespace);
+        Ok(events
+            .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
+            .await
+            .map_err(|e| api_err(&format!("list the events of `{name}`"), e))?
+            .items)
+    }
+
+    /// The live configuration of `node`'s kubelet: the `kubeletconfig` object of its
+    /// `/configz`, read through the apiserver's node proxy (defaults filled in; `featureGates`
+    /// lists only the gates set explicitly).
+    pub async fn kubelet_config(&self, node: &str) -> Result<Value> {
+        let what = format!("read the kubelet configuration (`/configz`) of node `{node}`");
+        let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/configz"))
+            .body(Vec::new())
+            .map_err(|e| api_err(&what, e))?;
+        let text = self
+            .client
+            .request_text(request)
+            .await
+            .map_err(|e| api_err(&what, e))?;
+        let mut v: Value = serde_json::from_str(&text).map_err(|e| api_err(&what, e))?;
+        match v.get_mut("kubeletconfig").map(Value::take) {
+            Some(config) if config.is_object() => Ok(config),
+            _ => Err(Error::infra(format!(
+                "failed to {what}: no `kubeletconfig` object in {text:.200}"
+            ))),
+        }
     }
 
     /// A pod's log, read through the apiserver from its kubelet.
