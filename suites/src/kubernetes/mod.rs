@@ -7,5 +7,13 @@
 mod cases;
 pub mod checks;
 mod health;
+mod scheduling;
 
-pub use cases::cases;
+use ordeal::run::Case;
+
+/// Every Kubernetes case.
+pub fn cases() -> Vec<Case> {
+    let mut all = cases::cases();
+    all.extend(scheduling::cases());
+    all
+}
