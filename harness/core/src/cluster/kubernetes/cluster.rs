@@ -41,6 +41,9 @@ pub struct KubeConfig {
     /// Extra kube-controller-manager flags (a negative control turns a controller off with
     /// `--controllers=*,-taint-eviction-controller`, say).
     pub kcm_extra: Vec<String>,
+    /// Extra kube-apiserver flags, appended last (a negative control turns an admission plugin
+    /// off with `--disable-admission-plugins=ResourceQuota`, say).
+    pub apiserver_extra: Vec<String>,
 }
 
 impl KubeConfig {
@@ -52,6 +55,7 @@ impl KubeConfig {
             kube_proxy: true,
             api_port: None,
             kcm_extra: Vec::new(),
+            apiserver_extra: Vec::new(),
         }
     }
 }
@@ -258,10 +262,11 @@ impl KubeCluster {
         };
         // The `conformance` profile leaves node monitoring at the controller-manager's defaults.
         let timings = (!ctx.component_defaults()).then_some(config.timings);
-        let [etcd_plan, api_plan, kcm_plan, sched_plan]: [Component; 4] =
+        let [etcd_plan, mut api_plan, kcm_plan, sched_plan]: [Component; 4] =
             plan::control_plane(&images, at, timings, &config.kcm_extra)
                 .try_into()
                 .map_err(|_| Error::infra("the control-plane plan has four components"))?;
+        api_plan.args.extend(config.apiserver_extra.iter().cloned());
 
         // etcd first, with its networks attached, then kube-apiserver, which retries etcd until it
         // answers but gives up for good after 20 s: started side by side on a loaded host
