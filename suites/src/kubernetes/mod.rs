@@ -7,6 +7,7 @@
 mod cases;
 pub mod checks;
 mod health;
+mod resources;
 mod scheduling;
 
 use ordeal::run::Case;
@@ -15,5 +16,6 @@ use ordeal::run::Case;
 pub fn cases() -> Vec<Case> {
     let mut all = cases::cases();
     all.extend(scheduling::cases());
+    all.extend(resources::cases());
     all
 }
