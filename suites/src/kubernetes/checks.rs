@@ -43,7 +43,7 @@ fn observe<T>(ok: bool, value: T, seen: impl FnOnce(&T) -> String) -> Observed<T
 }
 
 /// A Deployment `name` of `replicas` pods (label `app=<name>`) with pod spec `spec`.
-fn deployment(name: &str, replicas: u32, spec: Value) -> Value {
+pub(crate) fn deployment(name: &str, replicas: u32, spec: Value) -> Value {
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -31,8 +31,8 @@ use super::checks;
 
 const IMAGES: &[&str] = &["k8s-control-plane", "k8s-node", "pause", "workload"];
 const POLL: Duration = Duration::from_millis(500);
-/// Room for a pod to be bound, its sandbox made and its container started on a host shared
-/// with other engineers' clusters (a pod normally runs within a few seconds here).
+/// Room for a pod to be bound, its sandbox made and its container started on a loaded 2-core
+/// host running other clusters (a pod normally runs within a few seconds).
 const START_SLACK: Duration = Duration::from_secs(60);
 /// kube-scheduler's `podMaxBackoffSeconds` (10 s, the KubeSchedulerConfiguration default; the
 /// scheduler is started with no config file): the longest an unschedulable pod waits before

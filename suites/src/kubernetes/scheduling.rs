@@ -360,17 +360,7 @@ fn required_node_affinity(key: &str, values: &[&str]) -> Value {
 /// A Deployment `name` of `replicas` sleeping pods (label `app=<name>`) with `spec` merged
 /// into the pod spec.
 fn deployment(t: &KubeTarget, name: &str, replicas: u32, spec: Value) -> Value {
-    let template = pod(t, name, spec);
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": template["metadata"], "spec": template["spec"]},
-        },
-    })
+    checks::deployment(name, replicas, pod(t, name, spec)["spec"].clone())
 }
 
 /// Placement of every pod matching `selector`, by pod name.
