@@ -11,7 +11,7 @@ use ordeal::{
         KubeCluster, KubeConfig, KubeTarget,
         k8s_openapi::{
             api::{
-                core::v1::{LimitRange, Node, Pod, ResourceQuota},
+                core::v1::{LimitRange, Pod, ResourceQuota},
                 scheduling::v1::PriorityClass,
             },
             apimachinery::pkg::api::resource::Quantity,
@@ -414,36 +414,8 @@ async fn preempts(
     (low, high): (&str, &str),
     preemption_policy: &str,
 ) -> Result<(), CaseError> {
-    // A node that has just turned Ready still carries the node lifecycle controller's
-    // not-ready taint for up to a node-monitor-period: wait for those to go, so the nodes the
-    // check fills are all the nodes the scheduler can use.
-    let transient = |n: &Node| {
-        n.spec
-            .as_ref()
-            .and_then(|s| s.taints.as_ref())
-            .into_iter()
-            .flatten()
-            .filter(|t| {
-                t.key == "node.kubernetes.io/not-ready" || t.key == "node.kubernetes.io/unreachable"
-            })
-            .map(|t| format!("{}: {}:{}", node_name(n), t.key, t.effect))
-            .collect::<Vec<_>>()
-    };
-    eventually(
-        "no node to carry a not-ready or unreachable taint",
-        START_SLACK,
-        POLL,
-        || async {
-            let tainted: Vec<String> = t.nodes().await?.iter().flat_map(transient).collect();
-            Ok(if tainted.is_empty() {
-                Observed::Holds(())
-            } else {
-                Observed::Not(format!("taints {tainted:?}"))
-            })
-        },
-    )
-    .await
-    .map_err(|e| CaseError::infra(format!("precondition not met: {e}")))?;
+    // KubeCluster::start returns once no node carries the lifecycle controller's not-ready
+    // taint, so the nodes the check fills are all the nodes the scheduler can use.
     let nodes = t.schedulable_nodes().await?;
     if nodes.is_empty() {
         return Err(CaseError::infra("no schedulable node"));

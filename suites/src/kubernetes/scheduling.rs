@@ -289,25 +289,17 @@ async fn runs_on(
     Ok(())
 }
 
-/// The names of the two schedulable nodes, sorted. A node the cluster start saw Ready may
-/// still carry the `node.kubernetes.io/not-ready` taint until the node lifecycle controller's
-/// next pass (every `--node-monitor-period`, read from its live flags), so this waits a pass
-/// plus 30 s of slack for a loaded host; not getting there is a setup error.
-async fn two_nodes(cluster: &KubeCluster, t: &KubeTarget) -> Result<(String, String), CaseError> {
-    let live = cluster.live_timings().await?;
-    let window = live.node_monitor_period + Duration::from_secs(30);
-    let nodes = eventually("two schedulable nodes", window, POLL, || async {
-        let mut nodes = t.schedulable_nodes().await?;
-        nodes.sort();
-        Ok(if nodes.len() >= 2 {
-            Observed::Holds(nodes)
-        } else {
-            Observed::Not(format!("schedulable: {nodes:?}"))
-        })
-    })
-    .await
-    .map_err(|e| CaseError::infra(format!("precondition not met: {e}")))?;
-    Ok((nodes[0].clone(), nodes[1].clone()))
+/// The names of the two schedulable nodes, sorted (KubeCluster::start returns once every
+/// node is Ready without the lifecycle controller's not-ready taint); fewer is a setup error.
+async fn two_nodes(t: &KubeTarget) -> Result<(String, String), CaseError> {
+    let mut nodes = t.schedulable_nodes().await?;
+    nodes.sort();
+    match nodes.as_slice() {
+        [a, b, ..] => Ok((a.clone(), b.clone())),
+        _ => Err(CaseError::infra(format!(
+            "precondition not met: two schedulable nodes; schedulable: {nodes:?}"
+        ))),
+    }
 }
 
 async fn patch_node(t: &KubeTarget, node: &str, patch: Value) -> Result<(), CaseError> {
@@ -439,7 +431,7 @@ async fn cpu_requests(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
     let t = cluster.target();
     let window = pending_window(&ctx, &cluster).await?;
-    let (node1, node2) = two_nodes(&cluster, &t).await?;
+    let (node1, node2) = two_nodes(&t).await?;
     let nodes = t.nodes().await?;
     let mut allocatable = BTreeMap::new();
     for n in nodes
@@ -525,7 +517,7 @@ async fn node_selector(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
     let t = cluster.target();
     let window = pending_window(&ctx, &cluster).await?;
-    let (_, node2) = two_nodes(&cluster, &t).await?;
+    let (_, node2) = two_nodes(&t).await?;
     let key = "ordeal.test/zone";
     let value = format!("z{}", ctx.token());
     let other = format!("{value}-elsewhere");
@@ -573,7 +565,7 @@ async fn taints(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
     let t = cluster.target();
     let window = pending_window(&ctx, &cluster).await?;
-    let (_, node2) = two_nodes(&cluster, &t).await?;
+    let (_, node2) = two_nodes(&t).await?;
     let key = "ordeal.test/dedicated";
     let value = ctx.token();
     if ctx.negative_control() {
@@ -608,7 +600,7 @@ async fn anti_affinity(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
     let t = cluster.target();
     let window = pending_window(&ctx, &cluster).await?;
-    two_nodes(&cluster, &t).await?;
+    two_nodes(&t).await?;
     let selects = if ctx.negative_control() {
         ctx.fault_injected("anti-affinity term selects app=nobody", "deployment anti");
         "nobody"
@@ -698,7 +690,7 @@ async fn host_ports(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
     let t = cluster.target();
     let window = pending_window(&ctx, &cluster).await?;
-    let (node1, _) = two_nodes(&cluster, &t).await?;
+    let (node1, _) = two_nodes(&t).await?;
     let node_ip = t
         .nodes()
         .await?
@@ -744,7 +736,7 @@ async fn host_ports(ctx: CaseCtx) -> Result<(), CaseError> {
 async fn topology_spread(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
     let t = cluster.target();
-    let (node1, node2) = two_nodes(&cluster, &t).await?;
+    let (node1, node2) = two_nodes(&t).await?;
     // Both runs: everything pulls the replicas to node-1 except the hard constraint.
     taint(
         &t,

@@ -102,6 +102,21 @@ pub fn node_name(node: &Node) -> &str {
     node.metadata.name.as_deref().unwrap_or_default()
 }
 
+/// The taints the node lifecycle controller puts on a node it does not see Ready
+/// (`node.kubernetes.io/not-ready`, `node.kubernetes.io/unreachable`), as `key:effect`.
+pub fn lifecycle_taints(node: &Node) -> Vec<String> {
+    node.spec
+        .as_ref()
+        .and_then(|s| s.taints.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t.key == "node.kubernetes.io/not-ready" || t.key == "node.kubernetes.io/unreachable"
+        })
+        .map(|t| format!("{}:{}", t.key, t.effect))
+        .collect()
+}
+
 /// A node's Ready condition (`True`, `False`, `Unknown`), or `missing`.
 pub fn node_ready(node: &Node) -> &str {
     node.status
@@ -441,19 +456,29 @@ impl KubeCluster {
             admin,
             client,
         };
+        // Ready, and without the node lifecycle controller's not-ready taint, which a node that
+        // has just turned Ready keeps until the controller's next pass (a node-monitor-period):
+        // until then the scheduler would not place a pod there.
         let want = usize::from(config.nodes);
         wait_until(
-            "every node to be Ready",
+            "every node to be Ready and untainted by the node lifecycle controller",
             Duration::from_secs(120),
             || async {
                 let list = cluster.nodes_status().await?;
-                let ready = list.iter().filter(|n| node_ready(n) == "True").count();
-                Ok(if ready == want {
+                let up = |n: &Node| node_ready(n) == "True" && lifecycle_taints(n).is_empty();
+                Ok(if list.iter().filter(|n| up(n)).count() == want {
                     Observed::Holds(())
                 } else {
                     Observed::Not(
                         list.iter()
-                            .map(|n| format!("{}={}", node_name(n), node_ready(n)))
+                            .map(|n| {
+                                format!(
+                                    "{}={} {:?}",
+                                    node_name(n),
+                                    node_ready(n),
+                                    lifecycle_taints(n)
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join(", "),
                     )
