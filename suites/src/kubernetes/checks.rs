@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use ordeal::{
     check::{CaseError, Observed, eventually},
-    cluster::kubernetes::{KubeTarget, pod_node, pod_phase},
+    cluster::kubernetes::{KubeTarget, Pod, pod_node, pod_phase},
     run::CaseCtx,
 };
 use serde_json::{Value, json};
@@ -31,6 +31,15 @@ fn pod_spec(t: &KubeTarget, script: &str, node: Option<&str>) -> Value {
         "terminationGracePeriodSeconds": 1,
         "containers": [t.container(script)],
     })
+}
+
+/// `pod@node`, for messages.
+pub(crate) fn placed(p: &Pod) -> String {
+    format!(
+        "{}@{}",
+        p.metadata.name.as_deref().unwrap_or("?"),
+        pod_node(p).unwrap_or("?")
+    )
 }
 
 /// Holds with `value` when `ok`; else not, with what `seen` says of it.
@@ -204,13 +213,7 @@ pub async fn service_reachable(
             let running: Vec<String> = pods
                 .iter()
                 .filter(|p| pod_phase(p) == Some("Running"))
-                .map(|p| {
-                    format!(
-                        "{}@{}",
-                        p.metadata.name.as_deref().unwrap_or("?"),
-                        pod_node(p).unwrap_or("?")
-                    )
-                })
+                .map(placed)
                 .collect();
             Ok(observe(running.len() == 2, running.join(", "), |_| {
                 format!("Running: {running:?}")

@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, fmt::Debug, time::Duration};
 use ordeal::{
     check::{CaseError, Observed, eventually},
     cluster::kubernetes::{
-        KubeCluster, KubeConfig, KubeTarget,
+        KubeCluster, KubeConfig, KubeTarget, api_err,
         k8s_openapi::{
             api::{
                 core::v1::{LimitRange, Pod, ResourceQuota},
@@ -169,41 +169,20 @@ pub async fn quota_tracks_usage_and_rejects(
         }),
     )
     .await
-    .map_err(|e| api_infra("create ResourceQuota `compute`", &e))?;
-    // What the quota says it uses, once kube-controller-manager's resourcequota controller has
-    // computed its status (the admission plugin refuses pods until then, as upstream waits too).
-    let used = || async {
-        let q = quotas
-            .get("compute")
-            .await
-            .map_err(|e| ordeal::Error::infra(format!("failed to read quota `compute`: {e}")))?;
-        let status = q.status.unwrap_or_default();
-        let computed = status.hard.as_ref().is_some_and(|h| h.len() == hard.len());
-        Ok::<_, ordeal::Error>(computed.then(|| status.used.unwrap_or_default()))
-    };
-    let nothing = |u: &BTreeMap<String, Quantity>| {
-        uses(
-            u,
-            &[
-                ("requests.cpu", "0"),
-                ("requests.memory", "0"),
-                ("pods", "0"),
-            ],
-        )
-    };
+    .map_err(|e| api_err("create ResourceQuota `compute`", e))?;
+    let nothing = [
+        ("requests.cpu", "0"),
+        ("requests.memory", "0"),
+        ("pods", "0"),
+    ];
     // The resourcequota controller computes a new quota's status on its add event (the 5 min
     // --resource-quota-sync-period is only the full resync); 60 s is room for a loaded host.
-    eventually(
+    quota_used_becomes(
+        &quotas,
+        hard.len(),
         "quota `compute` to have its status computed with nothing used",
         Duration::from_secs(60),
-        POLL,
-        || async {
-            Ok(match used().await? {
-                Some(u) if nothing(&u) => Observed::Holds(()),
-                Some(u) => Observed::Not(format!("used {}", show(&u))),
-                None => Observed::Not("status not computed yet".into()),
-            })
-        },
+        &nothing,
     )
     .await?;
     ctx.step("quota `compute` computed: nothing used");
@@ -212,29 +191,18 @@ pub async fn quota_tracks_usage_and_rejects(
     let requests = json!({"requests": {"cpu": "300m", "memory": "100Mi"}});
     create(&pods, with_resources(t, "within", &requests))
         .await
-        .map_err(|e| api_infra("create pod `within` (300m, 100Mi)", &e))?;
-    let one = |u: &BTreeMap<String, Quantity>| {
-        uses(
-            u,
-            &[
-                ("requests.cpu", "300m"),
-                ("requests.memory", "100Mi"),
-                ("pods", "1"),
-            ],
-        )
-    };
+        .map_err(|e| api_err("create pod `within` (300m, 100Mi)", e))?;
     // The admission plugin charges the quota as it admits the pod; 60 s as above.
-    eventually(
+    quota_used_becomes(
+        &quotas,
+        hard.len(),
         "quota `compute` status.used to be requests.cpu 300m, requests.memory 100Mi, pods 1",
         Duration::from_secs(60),
-        POLL,
-        || async {
-            Ok(match used().await? {
-                Some(u) if one(&u) => Observed::Holds(()),
-                Some(u) => Observed::Not(format!("used {}", show(&u))),
-                None => Observed::Not("status not computed".into()),
-            })
-        },
+        &[
+            ("requests.cpu", "300m"),
+            ("requests.memory", "100Mi"),
+            ("pods", "1"),
+        ],
     )
     .await?;
     ctx.check_passed("status.used tracks pod `within`: 300m, 100Mi, 1 pod");
@@ -255,28 +223,50 @@ pub async fn quota_tracks_usage_and_rejects(
                 s.code, s.reason, s.message
             )));
         }
-        Err(e) => return Err(api_infra("create pod `beyond`", &e)),
+        Err(e) => return Err(api_err("create pod `beyond`", e).into()),
     }
 
     pods.delete("within", &DeleteParams::default())
         .await
-        .map_err(|e| api_infra("delete pod `within`", &e))?;
+        .map_err(|e| api_err("delete pod `within`", e))?;
     // A deleted pod stops counting once its grace period (1 s) is over; the controller hears of
     // it through its pod informer (replenishment), not the 5 min resync.
-    eventually(
+    quota_used_becomes(
+        &quotas,
+        hard.len(),
         "quota `compute` usage to be released after pod `within` is deleted",
         POD_GRACE + Duration::from_secs(60),
-        POLL,
-        || async {
-            Ok(match used().await? {
-                Some(u) if nothing(&u) => Observed::Holds(()),
-                Some(u) => Observed::Not(format!("used {}", show(&u))),
-                None => Observed::Not("status not computed".into()),
-            })
-        },
+        &nothing,
     )
     .await?;
     ctx.check_passed("usage released after the delete");
+    Ok(())
+}
+
+/// Waits until quota `compute` has its status computed (its `hard` lists the `hard_len`
+/// resources it was created with; the admission plugin refuses pods until then, as upstream
+/// waits too) and its `status.used` is `want` for each listed resource.
+async fn quota_used_becomes(
+    quotas: &Api<ResourceQuota>,
+    hard_len: usize,
+    what: &str,
+    window: Duration,
+    want: &[(&str, &str)],
+) -> Result<(), CaseError> {
+    eventually(what, window, POLL, || async {
+        let q = quotas
+            .get("compute")
+            .await
+            .map_err(|e| api_err("read quota `compute`", e))?;
+        let status = q.status.unwrap_or_default();
+        let computed = status.hard.as_ref().is_some_and(|h| h.len() == hard_len);
+        Ok(match computed.then(|| status.used.unwrap_or_default()) {
+            Some(u) if uses(&u, want) => Observed::Holds(()),
+            Some(u) => Observed::Not(format!("used {}", show(&u))),
+            None => Observed::Not("status not computed yet".into()),
+        })
+    })
+    .await?;
     Ok(())
 }
 
@@ -303,12 +293,12 @@ pub async fn limit_range_defaults_and_rejects(
         }),
     )
     .await
-    .map_err(|e| api_infra("create LimitRange `limits`", &e))?;
+    .map_err(|e| api_err("create LimitRange `limits`", e))?;
     let pods: Api<Pod> = Api::namespaced(t.client(), t.namespace());
     // The create answer is the pod as admitted (after the mutating admission plugins).
     let admitted = create(&pods, checks::pod(t, "defaulted", "exec sleep 3600", None))
         .await
-        .map_err(|e| api_infra("create pod `defaulted` (no resources)", &e))?;
+        .map_err(|e| api_err("create pod `defaulted` (no resources)", e))?;
     let resources = admitted
         .spec
         .as_ref()
@@ -377,7 +367,7 @@ pub async fn limit_range_defaults_and_rejects(
                     s.code, s.reason, s.message
                 )));
             }
-            Err(e) => return Err(api_infra(&format!("create pod `{name}`"), &e)),
+            Err(e) => return Err(api_err(&format!("create pod `{name}`"), e).into()),
         }
     }
     Ok(())
@@ -424,7 +414,7 @@ async fn preempts(
     let all: Vec<Pod> = Api::<Pod>::all(t.client())
         .list(&ListParams::default())
         .await
-        .map_err(|e| api_infra("list every pod", &e))?
+        .map_err(|e| api_err("list every pod", e))?
         .items;
     let mut free = BTreeMap::new();
     for n in t
@@ -479,7 +469,7 @@ async fn preempts(
             }),
         )
         .await
-        .map_err(|e| api_infra(&format!("create PriorityClass `{name}`"), &e))?;
+        .map_err(|e| api_err(&format!("create PriorityClass `{name}`"), e))?;
     }
     let pods: Api<Pod> = Api::namespaced(t.client(), t.namespace());
     for (i, (node, cpu)) in fill.iter().enumerate() {
@@ -493,7 +483,7 @@ async fn preempts(
         pod["spec"]["nodeSelector"] = json!({"kubernetes.io/hostname": node});
         create(&pods, pod)
             .await
-            .map_err(|e| api_infra(&format!("create low-priority pod on {node}"), &e))?;
+            .map_err(|e| api_err(&format!("create low-priority pod on {node}"), e))?;
     }
     let live_low = || async {
         let pods = t.pods("tier=low").await?;
@@ -501,13 +491,7 @@ async fn preempts(
             pods.iter()
                 .filter(|p| p.metadata.deletion_timestamp.is_none())
                 .filter(|p| pod_phase(p) == Some("Running"))
-                .map(|p| {
-                    format!(
-                        "{}@{}",
-                        p.metadata.name.as_deref().unwrap_or("?"),
-                        pod_node(p).unwrap_or("?")
-                    )
-                })
+                .map(checks::placed)
                 .collect::<Vec<_>>(),
         )
     };
@@ -531,7 +515,7 @@ async fn preempts(
     pod["spec"]["priorityClassName"] = json!(high);
     create(&pods, pod)
         .await
-        .map_err(|e| api_infra("create the high-priority pod", &e))?;
+        .map_err(|e| api_err("create the high-priority pod", e))?;
     // The scheduler preempts at its first attempt; the victim goes within its grace period;
     // the pod is retried within the scheduler's longest back-off, then has to start.
     let window = POD_GRACE + SCHEDULER_MAX_BACKOFF + START_SLACK;
@@ -581,7 +565,7 @@ pub async fn oom_killed_and_restarted(
     let pods: Api<Pod> = Api::namespaced(t.client(), t.namespace());
     create(&pods, pod)
         .await
-        .map_err(|e| api_infra(&format!("create pod `hog` (memory limit {limit})"), &e))?;
+        .map_err(|e| api_err(&format!("create pod `hog` (memory limit {limit})"), e))?;
     // The first OOM kill comes as soon as the container starts; its restart waits the
     // kubelet's first back-off.
     let window = START_SLACK + KUBELET_FIRST_BACKOFF;
@@ -654,10 +638,6 @@ where
 {
     let typed: K = serde_json::from_value(object).map_err(kube::Error::SerdeError)?;
     api.create(&PostParams::default(), &typed).await
-}
-
-fn api_infra(what: &str, e: &kube::Error) -> CaseError {
-    CaseError::infra(format!("failed to {what}: {e}"))
 }
 
 /// A pod `name` (label `app=<name>`) that sleeps, with container `resources`.

@@ -19,10 +19,7 @@ use ordeal::{
     cluster::mesos::{
         MesosCluster, MesosError, MesosTarget, Operator, QuotaConfig, Scalar, Scheduler,
         SchedulerEvents, WeightInfo,
-        api::{
-            CommandInfo, EventType, Filters, Id, Offer, Resource, TaskInfo, parse_duration,
-            scalar_sum,
-        },
+        api::{CommandInfo, EventType, Filters, Id, Offer, Resource, TaskInfo, scalar_sum},
     },
     run::{Case, CaseCtx},
 };
@@ -77,15 +74,11 @@ pub fn cases() -> Vec<Case> {
     .collect()
 }
 
-/// The leader's live `--allocation_interval` (Mesos's default, 1 s, if it does not say).
+/// The leader's live `--allocation_interval`: one allocation round.
 async fn allocation_interval(ctx: &CaseCtx, op: &Operator) -> Result<Duration, CaseError> {
-    let text = op.flag("allocation_interval").await?;
-    let interval = text
-        .as_deref()
-        .and_then(parse_duration)
-        .unwrap_or(Duration::from_secs(1));
+    let interval = super::scheduling::allocation_interval(op).await?;
     ctx.step(format!(
-        "live allocation_interval {text:?} → one allocation round is {interval:?}"
+        "live allocation_interval: one allocation round is {interval:?}"
     ));
     Ok(interval)
 }

@@ -59,7 +59,7 @@ const FRAMEWORK: &str = "ordeal-scheduling";
 const SLACK: Duration = Duration::from_secs(5);
 
 /// The leading master's live `--allocation_interval`.
-async fn allocation_interval(op: &Operator) -> Result<Duration, CaseError> {
+pub(crate) async fn allocation_interval(op: &Operator) -> Result<Duration, CaseError> {
     let v = op
         .flag("allocation_interval")
         .await?

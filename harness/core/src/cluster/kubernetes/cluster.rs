@@ -171,7 +171,8 @@ fn free_port() -> Result<u16> {
         .map_err(|e| Error::infra(format!("failed to find a free port on 127.0.0.1: {e}")))
 }
 
-pub(super) fn api_err(what: &str, e: impl std::fmt::Display) -> Error {
+/// An infrastructure error for a failed API call: "failed to {what}: {e}".
+pub fn api_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::infra(format!("failed to {what}: {e}"))
 }
 

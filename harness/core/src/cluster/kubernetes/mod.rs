@@ -17,8 +17,8 @@ pub mod plan;
 mod target;
 
 pub use cluster::{
-    KubeCluster, KubeConfig, client_for, client_with, lifecycle_taints, node_name, node_ready,
-    pod_node, pod_phase,
+    KubeCluster, KubeConfig, api_err, client_for, client_with, lifecycle_taints, node_name,
+    node_ready, pod_node, pod_phase,
 };
 pub use k8s_openapi::api::core::v1::{Node, Pod};
 pub use plan::{KubeImages, KubeTimings};
