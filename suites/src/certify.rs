@@ -4,7 +4,7 @@
 //! instead of a cluster of their own; their negative controls are the suites' (each breaks
 //! the cluster ordeal starts for it), so certify cases declare none.
 
-use std::time::Duration;
+use std::{pin::Pin, time::Duration};
 
 use ordeal::{
     check::CaseError,
@@ -12,7 +12,10 @@ use ordeal::{
     run::{Case, CaseCtx},
 };
 
-use crate::{kubernetes::checks, mesos};
+use crate::{
+    kubernetes::{checks, health, resources},
+    mesos,
+};
 
 /// A check left out of a certification run, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,12 @@ pub struct Skipped {
 }
 
 const BUDGET: Duration = Duration::from_secs(180);
+/// The health checks' budget: the suite's (two probe failure windows and back-offs).
+const HEALTH_BUDGET: Duration = Duration::from_secs(300);
+
+/// A health check body: the suite's, on the certified cluster.
+type HealthBody =
+    fn(CaseCtx, KubeTarget) -> Pin<Box<dyn Future<Output = Result<(), CaseError>> + Send>>;
 
 fn case<F, Fut, T>(name: &str, summary: &str, target: T, body: F) -> Case
 where
@@ -56,6 +65,57 @@ pub fn kubernetes(
             |ctx, t| async move { checks::pod_scheduled(&ctx, &t).await },
         ),
     ];
+    // The health checks and the OOM check: pods of the check's own in the namespace, with
+    // the windows the suite reads from each pod and the kubelet's live configuration.
+    let health: [(&str, &str, HealthBody); 6] = [
+        (
+            "liveness_probes_that_start_failing_restart_the_container_repeatedly",
+            "exec, HTTP and TCP liveness probes that pass for 5 s and then fail restart their container, twice, with a non-decreasing restartCount and a `failed liveness probe` event",
+            |ctx, t| Box::pin(async move { health::liveness_failing_on(&ctx, &t).await }),
+        ),
+        (
+            "passing_liveness_probes_never_restart_the_container",
+            "exec, HTTP and TCP liveness probes that keep passing: no restart for 3 x each probe's failure window",
+            |ctx, t| Box::pin(async move { health::liveness_passing_on(&ctx, &t).await }),
+        ),
+        (
+            "readiness_probe_gates_ready_without_restarting",
+            "a pod whose readiness probe passes after 20 s is not Ready before then and Ready after; one whose probe always fails is never Ready; neither restarts",
+            |ctx, t| Box::pin(async move { health::readiness_gates_on(&ctx, &t).await }),
+        ),
+        (
+            "restart_policy_decides_which_exits_restart",
+            "containers exiting 0 and 1: Always restarts both, OnFailure only exit 1, Never neither",
+            |ctx, t| Box::pin(async move { health::restart_policy_on(&ctx, &t).await }),
+        ),
+        (
+            "crash_looping_container_backs_off_doubling_delays",
+            "a crashing container's restarts wait the kubelet's CrashLoopBackOff (read from its /configz: 10 s, 20 s, 40 s by default), each gap longer than the last",
+            |ctx, t| Box::pin(async move { health::crash_loop_on(&ctx, &t).await }),
+        ),
+        (
+            "startup_probe_holds_off_liveness_and_restarts_on_failure",
+            "a failing startup probe restarts its container; one that passes after 15 s holds an always-failing liveness probe off until then",
+            |ctx, t| Box::pin(async move { health::startup_probe_on(&ctx, &t).await }),
+        ),
+    ];
+    for (name, summary, body) in health {
+        cases.push(
+            case(
+                &format!("certify::kubernetes::health::{name}"),
+                summary,
+                target.clone(),
+                body,
+            )
+            .timeout(HEALTH_BUDGET),
+        );
+    }
+    cases.push(case(
+        "certify::kubernetes::resources::container_over_its_memory_limit_is_oom_killed_and_restarted",
+        "a container holding 48 MiB under a 32Mi memory limit is OOMKilled and restarted",
+        target.clone(),
+        |ctx, t| async move { resources::oom_killed_and_restarted(&ctx, &t, "32Mi").await },
+    ));
     let mut skipped = Vec::new();
     let spread = "certify::kubernetes::scheduling::deployment_spreads_over_two_nodes";
     if schedulable.len() >= 2 {
@@ -199,7 +259,7 @@ mod tests {
     async fn one_schedulable_node_skips_the_spread_with_its_reason() {
         let t = kube_target();
         let (cases, skipped) = kubernetes(&t, &["node-1".into()], &[]);
-        assert_eq!(cases.len(), 3);
+        assert_eq!(cases.len(), 10);
         assert_eq!(skipped.len(), 1);
         assert!(
             skipped[0]
@@ -213,7 +273,30 @@ mod tests {
         );
         let two = ["node-1".to_owned(), "node-2".to_owned()];
         let (cases, skipped) = kubernetes(&t, &two, &[]);
-        assert_eq!((cases.len(), skipped.len()), (4, 0));
+        assert_eq!((cases.len(), skipped.len()), (11, 0));
+    }
+
+    /// The health and resources checks are the suite's bodies: each has the suite case of the
+    /// same name, whose negative control is the check's.
+    #[tokio::test]
+    async fn health_and_resources_checks_are_suite_cases_with_controls() {
+        let t = kube_target();
+        let two = ["node-1".to_owned(), "node-2".to_owned()];
+        let (cases, _) = kubernetes(&t, &two, &[]);
+        let suite = crate::kubernetes::cases();
+        let mirrored: Vec<&str> = cases
+            .iter()
+            .filter_map(|c| c.name.strip_prefix("certify::"))
+            .filter(|n| n.contains("::health::") || n.contains("::resources::"))
+            .collect();
+        assert_eq!(mirrored.len(), 7, "{mirrored:?}");
+        for name in mirrored {
+            let case = suite.iter().find(|c| c.name == name);
+            assert!(
+                case.is_some_and(|c| c.control.is_some()),
+                "{name}: a suite case with a negative control"
+            );
+        }
     }
 
     #[tokio::test]

@@ -33,17 +33,20 @@ Examples:
   ordeal certify --kubeconfig admin.conf --allow-disruptive --target node-2   also drain node-2
 
 What it does to the cluster: Kubernetes, it creates the namespace ordeal-certify-<run id>,
-runs pods, a Deployment and a Service there, then deletes the namespace and waits until it
-is gone; Mesos, it subscribes frameworks named (and in the role) ordeal-certify-<run id>,
-runs short command tasks, then tears every one of them down and waits until the master has
-no task of theirs. Nothing else is changed; no node is touched. Disruptive checks only ever
+runs pods there (some with liveness, readiness and startup probes that fail on purpose, one
+crash-looping, one over its 32Mi memory limit), a Deployment and a Service, then deletes the
+namespace and waits until it is gone; Mesos, it subscribes frameworks named (and in the role)
+ordeal-certify-<run id>, runs short command tasks, then tears every one of them down and
+waits until the master has no task of theirs. Nothing else is changed; no node is touched. Disruptive checks only ever
 run with --allow-disruptive and the nodes named by --target: for Kubernetes, the targets are
 cordoned and the check's own pods evicted from them (a drain), then uncordoned; Mesos has
 none yet.
 
 Pods use an image that must already be on the nodes (imagePullPolicy: Never) and have
-/bin/sh, echo, sleep, timeout and nc (busybox has them): by default ordeal's `workload`
-image, which the clusters of `ordeal up` preload; --workload-image names your own.
+/bin/sh, echo, sleep, timeout, cat, touch, rm, kill, head, tr, nc (with -l and -e) and
+httpd (busybox has them): by default ordeal's `workload` image, which the clusters of
+`ordeal up` preload; --workload-image names your own. The health checks read the kubelet's
+live configuration (GET nodes/<node>/proxy/configz) for its CrashLoopBackOff.
 
 Reports go to <report-dir>/<run id>/ as for `ordeal run` (junit.xml, run.json, index.html),
 and the certification bundle to <report-dir>/<run id>-certification.tar.gz: the reports,

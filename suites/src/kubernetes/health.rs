@@ -457,9 +457,14 @@ fn liveness_pods(t: &KubeTarget, stop: bool) -> Vec<(&'static str, Value)> {
 
 async fn liveness_failing(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
-    let t = cluster.target();
+    liveness_failing_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `liveness_probes_that_start_failing_restart_the_container_repeatedly`, on any cluster
+/// (also `ordeal certify`'s).
+pub async fn liveness_failing_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
     let stop = !ctx.negative_control();
-    let pods = liveness_pods(&t, stop);
+    let pods = liveness_pods(t, stop);
     if !stop {
         ctx.fault_injected(
             "health checks kept passing (file kept, httpd serving, nc listening)",
@@ -471,13 +476,13 @@ async fn liveness_failing(ctx: CaseCtx) -> Result<(), CaseError> {
     }
     let mut back_off = None;
     for (name, _) in &pods {
-        let p = started(&t, name).await?;
+        let p = started(t, name).await?;
         let probe = probe_of(&p, Kind::Liveness)?;
         let kill = HEALTHY + probe.initial_delay + probe.to_fail() + grace(&p);
         let b = match back_off {
             Some(b) => b,
             None => {
-                let b = crash_back_off(&ctx, &t, pod_node(&p).unwrap_or("node-1")).await?;
+                let b = crash_back_off(ctx, t, pod_node(&p).unwrap_or("node-1")).await?;
                 back_off = Some(b);
                 b
             }
@@ -485,7 +490,6 @@ async fn liveness_failing(ctx: CaseCtx) -> Result<(), CaseError> {
         let seen = Mutex::new(Vec::<i32>::new());
         let look = |want: i32| {
             let seen = &seen;
-            let t = &t;
             async move {
                 let p = t.pod(name).await?;
                 seen.lock().expect("restart counts").push(restarts(&p));
@@ -541,7 +545,11 @@ async fn liveness_failing(ctx: CaseCtx) -> Result<(), CaseError> {
 
 async fn liveness_passing(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
-    let t = cluster.target();
+    liveness_passing_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `passing_liveness_probes_never_restart_the_container`, on any cluster.
+pub async fn liveness_passing_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
     // Probes: every 2 s, 3 failures, 2 s timeout.
     let probe = |handler: Value| {
         let mut p = json!({"periodSeconds": 2, "failureThreshold": 3, "timeoutSeconds": 2});
@@ -558,21 +566,21 @@ async fn liveness_passing(ctx: CaseCtx) -> Result<(), CaseError> {
     };
     let pods = [
         pod(
-            &t,
+            t,
             "pass-exec",
             "touch /tmp/health; exec sleep 3600",
             "Always",
             probe(json!({"exec": {"command": ["cat", exec_file]}})),
         ),
         pod(
-            &t,
+            t,
             "pass-http",
             "echo ok > /www/healthz; httpd -f -p 8080 -h /www",
             "Always",
             probe(json!({"httpGet": {"path": "/healthz", "port": 8080}})),
         ),
         pod(
-            &t,
+            t,
             "pass-tcp",
             "exec nc -ll -p 8081 -e true",
             "Always",
@@ -585,7 +593,7 @@ async fn liveness_passing(ctx: CaseCtx) -> Result<(), CaseError> {
     }
     let mut window = Duration::ZERO;
     for name in names {
-        let p = started(&t, name).await?;
+        let p = started(t, name).await?;
         let probe = probe_of(&p, Kind::Liveness)?;
         window = window.max(3 * (probe.initial_delay + probe.to_fail() + grace(&p)));
     }
@@ -622,7 +630,11 @@ const READY_AFTER: Duration = Duration::from_secs(20);
 
 async fn readiness_gates(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
-    let t = cluster.target();
+    readiness_gates_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `readiness_probe_gates_ready_without_restarting`, on any cluster.
+pub async fn readiness_gates_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
     let command: &[&str] = if ctx.negative_control() {
         ctx.fault_injected("readiness probes run `true`", "ready-later, never-ready");
         &["true"]
@@ -631,7 +643,7 @@ async fn readiness_gates(ctx: CaseCtx) -> Result<(), CaseError> {
     };
     let readiness = json!({"readinessProbe": exec_probe(command, 1, 1, 5)});
     t.apply(pod(
-        &t,
+        t,
         "ready-later",
         &format!(
             "sleep {}; touch /tmp/ready; exec sleep 3600",
@@ -642,15 +654,15 @@ async fn readiness_gates(ctx: CaseCtx) -> Result<(), CaseError> {
     ))
     .await?;
     t.apply(pod(
-        &t,
+        t,
         "never-ready",
         "exec sleep 3600",
         "Always",
         readiness,
     ))
     .await?;
-    let later = started(&t, "ready-later").await?;
-    started(&t, "never-ready").await?;
+    let later = started(t, "ready-later").await?;
+    started(t, "never-ready").await?;
     let probe = probe_of(&later, Kind::Readiness)?;
     let start_ms =
         started_at(&later).ok_or_else(|| CaseError::infra("ready-later has no startedAt"))?;
@@ -663,18 +675,15 @@ async fn readiness_gates(ctx: CaseCtx) -> Result<(), CaseError> {
             hold
         )));
     }
-    let unready = |names: &'static [&'static str]| {
-        let t = &t;
-        async move {
-            for name in names {
-                let p = t.pod(name).await?;
-                let container_ready = status(&p).is_some_and(|c| c.ready);
-                if pod_ready(&p) || container_ready || restarts(&p) != 0 {
-                    return Ok(Observed::Not(describe(&p)));
-                }
+    let unready = |names: &'static [&'static str]| async move {
+        for name in names {
+            let p = t.pod(name).await?;
+            let container_ready = status(&p).is_some_and(|c| c.ready);
+            if pod_ready(&p) || container_ready || restarts(&p) != 0 {
+                return Ok(Observed::Not(describe(&p)));
             }
-            Ok(Observed::Holds(()))
         }
+        Ok(Observed::Holds(()))
     };
     consistently(
         "ready-later and never-ready not Ready and not restarted while their readiness probes fail",
@@ -740,7 +749,11 @@ const RUN: Duration = Duration::from_secs(2);
 
 async fn restart_policy(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
-    let t = cluster.target();
+    restart_policy_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `restart_policy_decides_which_exits_restart`, on any cluster.
+pub async fn restart_policy_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
     let exits = !ctx.negative_control();
     if !exits {
         ctx.fault_injected("containers never exit (`exec sleep 3600`)", "all rp-* pods");
@@ -761,10 +774,10 @@ async fn restart_policy(ctx: CaseCtx) -> Result<(), CaseError> {
         } else {
             "exec sleep 3600".to_owned()
         };
-        t.apply(pod(&t, name, &script, policy, json!({}))).await?;
+        t.apply(pod(t, name, &script, policy, json!({}))).await?;
     }
     for (name, ..) in &cases {
-        started(&t, name).await?;
+        started(t, name).await?;
     }
     let judge = |p: &Pod, code: i32, restarted: bool| -> bool {
         let Some(c) = status(p) else { return false };
@@ -883,7 +896,11 @@ const GAP_TOLERANCE: Duration = Duration::from_secs(8);
 
 async fn crash_loop(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
-    let t = cluster.target();
+    crash_loop_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `crash_looping_container_backs_off_doubling_delays`, on any cluster.
+pub async fn crash_loop_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
     let policy = if ctx.negative_control() {
         ctx.fault_injected("restartPolicy Never", "crash");
         "Never"
@@ -892,15 +909,15 @@ async fn crash_loop(ctx: CaseCtx) -> Result<(), CaseError> {
     };
     let run = Duration::from_secs(1);
     t.apply(pod(
-        &t,
+        t,
         "crash",
         &format!("sleep {}; exit 1", run.as_secs()),
         policy,
         json!({}),
     ))
     .await?;
-    let p = started(&t, "crash").await?;
-    let b = crash_back_off(&ctx, &t, pod_node(&p).unwrap_or("node-1")).await?;
+    let p = started(t, "crash").await?;
+    let b = crash_back_off(ctx, t, pod_node(&p).unwrap_or("node-1")).await?;
     let state = Mutex::new((BTreeMap::<i32, Run>::new(), BTreeSet::<String>::new()));
     let look = || async {
         let p = t.pod("crash").await?;
@@ -1014,7 +1031,11 @@ const STARTED_AFTER: Duration = Duration::from_secs(15);
 
 async fn startup_probe(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
-    let t = cluster.target();
+    startup_probe_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `startup_probe_holds_off_liveness_and_restarts_on_failure`, on any cluster.
+pub async fn startup_probe_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
     let with_startup = !ctx.negative_control();
     if !with_startup {
         ctx.fault_injected("no startup probe", "startup-never, startup-later");
@@ -1029,7 +1050,7 @@ async fn startup_probe(ctx: CaseCtx) -> Result<(), CaseError> {
         p
     };
     t.apply(pod(
-        &t,
+        t,
         "startup-never",
         "exec sleep 3600",
         "Always",
@@ -1038,7 +1059,7 @@ async fn startup_probe(ctx: CaseCtx) -> Result<(), CaseError> {
     .await?;
     // failureThreshold 60: 60 s for the file, which comes after 15.
     t.apply(pod(
-        &t,
+        t,
         "startup-later",
         &format!(
             "sleep {}; touch /tmp/started; exec sleep 3600",
@@ -1048,7 +1069,7 @@ async fn startup_probe(ctx: CaseCtx) -> Result<(), CaseError> {
         probes(60),
     ))
     .await?;
-    let later = started(&t, "startup-later").await?;
+    let later = started(t, "startup-later").await?;
     let start_ms =
         started_at(&later).ok_or_else(|| CaseError::infra("startup-later has no startedAt"))?;
     let file_ms = start_ms + i64::try_from(STARTED_AFTER.as_millis()).unwrap_or(0);
@@ -1092,7 +1113,7 @@ async fn startup_probe(ctx: CaseCtx) -> Result<(), CaseError> {
     )
     .await?;
     ctx.check_passed("startup-later restarted after its startup probe passed");
-    let never = started(&t, "startup-never").await?;
+    let never = started(t, "startup-never").await?;
     let startup = probe_of(&never, Kind::Startup)?;
     let window = startup.initial_delay + startup.to_fail() + grace(&never) + SLACK;
     eventually(

@@ -6,8 +6,8 @@
 
 mod cases;
 pub mod checks;
-mod health;
-mod resources;
+pub mod health;
+pub mod resources;
 mod scheduling;
 
 use ordeal::run::Case;
