@@ -55,6 +55,13 @@ pub fn cases() -> Vec<Case> {
         .control("the exec probe reads a file that does not exist")
         .source("test/e2e/common/node/container_probe.go \"should *not* be restarted with a exec \\\"cat /tmp/health\\\" liveness probe\", \"should *not* be restarted with a tcp:8080 liveness probe\", \"should *not* be restarted with a /healthz http liveness probe\""),
         Case::new(
+            "kubernetes::health::exec_probe_running_past_its_timeout_counts_as_a_failure",
+            "an exec liveness probe running `sleep 10` with timeoutSeconds 1 (periodSeconds 2, failureThreshold 1) fails by timeout: the container is restarted within periodSeconds x failureThreshold + timeoutSeconds + grace (read back from the pod) + 20 s, and the liveness failure event says the command timed out",
+            probe_timeout,
+        )
+        .control("timeoutSeconds 30, longer than the probe's 10 s sleep, so the probe never times out")
+        .source("test/e2e/common/node/container_probe.go \"should be restarted with an exec liveness probe with timeout [MinimumKubeletVersion:1.20]\"; pkg/probe/exec/exec.go (timeout is a Failure)"),
+        Case::new(
             "kubernetes::health::readiness_probe_gates_ready_without_restarting",
             "a pod whose exec readiness probe fails until its script creates /tmp/ready 20 s after start is not Ready before then and Ready after (Ready transition no earlier, within periodSeconds x successThreshold + timeoutSeconds + 20 s), a pod whose readiness probe always fails is never Ready, and neither is restarted",
             readiness_gates,
@@ -619,6 +626,76 @@ pub async fn liveness_passing_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), Ca
     )
     .await?;
     ctx.check_passed(&format!("no restart in {window:?} with passing probes"));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe timeout.
+
+/// How long the timing-out probe's command runs.
+const PROBE_SLEEP: u32 = 10;
+
+async fn probe_timeout(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
+    probe_timeout_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `exec_probe_running_past_its_timeout_counts_as_a_failure`, on any cluster.
+pub async fn probe_timeout_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
+    let name = "probe-timeout";
+    let timeout = if ctx.negative_control() {
+        ctx.fault_injected(
+            &format!("liveness timeoutSeconds 30, above the probe's {PROBE_SLEEP} s"),
+            name,
+        );
+        30
+    } else {
+        1
+    };
+    let sleep = format!("sleep {PROBE_SLEEP}");
+    t.apply(pod(
+        t,
+        name,
+        "exec sleep 3600",
+        "Always",
+        json!({"livenessProbe": {
+            "exec": {"command": ["sh", "-c", sleep]},
+            "periodSeconds": 2,
+            "failureThreshold": 1,
+            "timeoutSeconds": timeout,
+        }}),
+    ))
+    .await?;
+    let p = started(t, name).await?;
+    let probe = probe_of(&p, Kind::Liveness)?;
+    let window = probe.initial_delay + probe.to_fail() + grace(&p) + SLACK;
+    eventually(
+        &format!("{name} restarted by its liveness probe timing out ({probe:?})"),
+        window,
+        POLL,
+        || async {
+            let p = t.pod(name).await?;
+            Ok(if restarts(&p) >= 1 {
+                Observed::Holds(())
+            } else {
+                Observed::Not(describe(&p))
+            })
+        },
+    )
+    .await?;
+    ctx.check_passed(&format!("{name} restarted within {window:?}"));
+    let events = t.events_for(name).await?;
+    let messages: Vec<&str> = events.iter().filter_map(|e| e.message.as_deref()).collect();
+    if !messages
+        .iter()
+        .any(|m| m.contains("Liveness probe failed") && m.contains("timed out"))
+    {
+        return Err(check_failed(
+            &format!("an event saying {name}'s liveness probe failed because it timed out"),
+            format!("{messages:?}"),
+        ));
+    }
+    ctx.check_passed(&format!("{name}'s liveness probe failed by timing out"));
     Ok(())
 }
 
