@@ -2,7 +2,10 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
     time::Duration,
 };
 
@@ -137,6 +140,8 @@ pub fn pod_node(pod: &Pod) -> Option<&str> {
 }
 
 const KUBECONFIG: &str = "/pki/admin.kubeconfig";
+/// How often bring-up starts an exited kube-apiserver again before giving up.
+const API_RESTARTS: u32 = 2;
 
 fn file(path: &str, content: &str) -> (String, u32, Vec<u8>) {
     (path.to_owned(), 0o644, content.as_bytes().to_vec())
@@ -313,10 +318,31 @@ impl KubeCluster {
             "admin",
         );
         let client = client_for(&host_kubeconfig).await?;
+        // kube-apiserver gives up for good when etcd does not answer within 20 s of its start.
+        // Under load a dial made while its networks were being attached has hung that long
+        // (seen once with four runs bringing clusters up at once, etcd serving all along); by
+        // the time it has exited every network is attached, so it is started again, twice at
+        // most, and the step says so.
+        let restarts = AtomicU32::new(0);
         wait_until(
             "kube-apiserver /readyz",
             Duration::from_secs(90),
             || async {
+                if let (false, code) = apiserver.state().await? {
+                    let n = restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n > API_RESTARTS {
+                        return Err(Error::infra(format!(
+                            "kube-apiserver exited before ready {n} times (last exit {code:?}); \
+                             its log is in the case's logs"
+                        )));
+                    }
+                    ctx.step(format!(
+                        "kube-apiserver exited before ready (exit {code:?}): starting it again \
+                         ({n} of {API_RESTARTS})"
+                    ));
+                    apiserver.start().await?;
+                    return Ok(Observed::Not(format!("kube-apiserver restarted ({n})")));
+                }
                 let req = http::Request::get("/readyz")
                     .body(Vec::new())
                     .map_err(|e| api_err("build a request", e))?;
