@@ -62,6 +62,13 @@ pub fn cases() -> Vec<Case> {
         .control("timeoutSeconds 30, longer than the probe's 10 s sleep, so the probe never times out")
         .source("test/e2e/common/node/container_probe.go \"should be restarted with an exec liveness probe with timeout [MinimumKubeletVersion:1.20]\"; pkg/probe/exec/exec.go (timeout is a Failure)"),
         Case::new(
+            "kubernetes::health::omitted_probe_fields_get_the_api_defaults",
+            "an exec liveness probe given only its command, whose file goes 5 s after start: the container is killed no earlier than 5 s + 2 x 10 s (3 failures, periodSeconds 10 apart) - 2 s after it started and restarted within 5 s + 3 x 10 s + 1 s + grace + 20 s, and the API returned periodSeconds 10, timeoutSeconds 1, failureThreshold 3, successThreshold 1",
+            probe_defaults,
+        )
+        .control("the probe sets periodSeconds 1 and failureThreshold 1 itself, so the container is killed about 1 s after its file goes")
+        .source("V1Probe.md (periodSeconds default 10, timeoutSeconds 1, failureThreshold 3, successThreshold 1); pkg/apis/core/v1/defaults.go SetDefaults_Probe; CHECKS.md K-H10"),
+        Case::new(
             "kubernetes::health::readiness_probe_gates_ready_without_restarting",
             "a pod whose exec readiness probe fails until its script creates /tmp/ready 20 s after start is not Ready before then and Ready after (Ready transition no earlier, within periodSeconds x successThreshold + timeoutSeconds + 20 s), a pod whose readiness probe always fails is never Ready, and neither is restarted",
             readiness_gates,
@@ -696,6 +703,111 @@ pub async fn probe_timeout_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseE
         ));
     }
     ctx.check_passed(&format!("{name}'s liveness probe failed by timing out"));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe defaults.
+
+/// `SetDefaults_Probe`: periodSeconds, timeoutSeconds, failureThreshold, successThreshold.
+const PROBE_DEFAULTS: [(&str, i32); 4] = [
+    ("periodSeconds", 10),
+    ("timeoutSeconds", 1),
+    ("failureThreshold", 3),
+    ("successThreshold", 1),
+];
+
+async fn probe_defaults(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = KubeCluster::start(&ctx, 2, KubeTimings::FAST).await?;
+    probe_defaults_on(&ctx, &cluster.target()).await
+}
+
+/// The body of `omitted_probe_fields_get_the_api_defaults`, on any cluster.
+pub async fn probe_defaults_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
+    let name = "probe-defaults";
+    let mut probe = json!({"exec": {"command": ["cat", "/tmp/health"]}});
+    if ctx.negative_control() {
+        ctx.fault_injected(
+            "the probe sets periodSeconds 1 and failureThreshold 1",
+            name,
+        );
+        probe["periodSeconds"] = json!(1);
+        probe["failureThreshold"] = json!(1);
+    }
+    let h = HEALTHY.as_secs();
+    t.apply(pod(
+        t,
+        name,
+        &format!("touch /tmp/health; sleep {h}; rm -f /tmp/health; exec sleep 3600"),
+        "Always",
+        json!({"livenessProbe": probe}),
+    ))
+    .await?;
+    let p = started(t, name).await?;
+    let [(_, period), (_, timeout), (_, failures), _] = PROBE_DEFAULTS;
+    let secs = |n: i32| Duration::from_secs(u64::try_from(n).unwrap_or(0));
+    let per = secs(period);
+    let fails = failures.unsigned_abs();
+    // The first failing probe comes after the file goes, the kill with the third, two periods
+    // on; timestamps are whole seconds, hence 2 s off the earliest.
+    let earliest = HEALTHY + per * (fails - 1) - Duration::from_secs(2);
+    let latest = HEALTHY + per * fails + secs(timeout) + grace(&p) + SLACK;
+    let last = eventually(
+        &format!("{name} restarted by its liveness probe (file gone after {HEALTHY:?})"),
+        latest,
+        POLL,
+        || async {
+            let p = t.pod(name).await?;
+            let last = status(&p)
+                .and_then(|c| c.last_state.as_ref())
+                .and_then(|s| s.terminated.as_ref())
+                .and_then(|t| Some((ms(t.started_at.as_ref()?), ms(t.finished_at.as_ref()?))));
+            Ok(match last {
+                Some(run) if restarts(&p) >= 1 => Observed::Holds(run),
+                _ => Observed::Not(describe(&p)),
+            })
+        },
+    )
+    .await?;
+    let ran = Duration::from_millis(u64::try_from(last.1 - last.0).unwrap_or(0));
+    if ran < earliest {
+        return Err(check_failed(
+            &format!(
+                "{name}'s first run to be killed no earlier than {earliest:?} after it started \
+                 (file gone after {HEALTHY:?}, then {fails} failures {per:?} apart)"
+            ),
+            format!("killed {ran:?} after it started"),
+        ));
+    }
+    ctx.check_passed(&format!(
+        "{name} killed {ran:?} after it started (no earlier than {earliest:?}) and restarted"
+    ));
+    let p = t.pod(name).await?;
+    let spec = p
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.iter().find(|c| c.name == MAIN))
+        .and_then(|c| c.liveness_probe.clone())
+        .ok_or_else(|| CaseError::infra(format!("{name} has no liveness probe in its spec")))?;
+    let got = [
+        spec.period_seconds,
+        spec.timeout_seconds,
+        spec.failure_threshold,
+        spec.success_threshold,
+    ];
+    let wrong: Vec<String> = PROBE_DEFAULTS
+        .iter()
+        .zip(got)
+        .filter(|((_, want), got)| *got != Some(*want))
+        .map(|((field, want), got)| format!("{field} {got:?} (default {want})"))
+        .collect();
+    if !wrong.is_empty() {
+        return Err(check_failed(
+            "the API to fill in the probe's omitted fields with their defaults",
+            wrong.join(", "),
+        ));
+    }
+    ctx.check_passed("the API filled in periodSeconds 10, timeoutSeconds 1, failureThreshold 3, successThreshold 1");
     Ok(())
 }
 
