@@ -1115,8 +1115,13 @@ pub async fn crash_loop_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseErro
         record(runs, messages, &p);
         Ok::<_, ordeal::Error>(p)
     };
-    // Two runs and the immediate first restart, then the wait.
-    let window = 2 * run + SLACK;
+    // Two runs and the immediate first restart, then the wait. The status can lag a whole
+    // back-off on a loaded host (seen: no change for 22 s while the kubelet had logged
+    // "back-off 20s"), so the waiting state has the first two back-offs to show in.
+    let window = (1..=2).fold(2 * run + SLACK, |w, k| {
+        let d = b.before(k);
+        w + d + b.jitter(d) + run
+    });
     eventually(
         "crash waiting in CrashLoopBackOff",
         window,
