@@ -27,12 +27,8 @@ pub struct Skipped {
 }
 
 const BUDGET: Duration = Duration::from_secs(180);
-/// The health checks' budget: the suite's (two probe failure windows and back-offs).
-const HEALTH_BUDGET: Duration = Duration::from_secs(300);
-
-/// A health check body: the suite's, on the certified cluster.
-type HealthBody =
-    fn(CaseCtx, KubeTarget) -> Pin<Box<dyn Future<Output = Result<(), CaseError>> + Send>>;
+/// A suite check's body, on the certified cluster.
+type Body = fn(CaseCtx, KubeTarget) -> Pin<Box<dyn Future<Output = Result<(), CaseError>> + Send>>;
 
 fn case<F, Fut, T>(name: &str, summary: &str, target: T, body: F) -> Case
 where
@@ -65,57 +61,60 @@ pub fn kubernetes(
             |ctx, t| async move { checks::pod_scheduled(&ctx, &t).await },
         ),
     ];
-    // The health checks and the OOM check: pods of the check's own in the namespace, with
-    // the windows the suite reads from each pod and the kubelet's live configuration.
-    let health: [(&str, &str, HealthBody); 6] = [
+    // The health checks and the OOM check are the suite cases of the same names, with their
+    // summaries and budgets, run on the certified cluster: pods of the check's own in the
+    // namespace, with the windows the suite reads from each pod and the kubelet's /configz.
+    let mirrored: [(&str, Body); 7] = [
         (
-            "liveness_probes_that_start_failing_restart_the_container_repeatedly",
-            "exec, HTTP and TCP liveness probes that pass for 5 s and then fail restart their container, twice, with a non-decreasing restartCount and a `failed liveness probe` event",
+            "kubernetes::health::liveness_probes_that_start_failing_restart_the_container_repeatedly",
             |ctx, t| Box::pin(async move { health::liveness_failing_on(&ctx, &t).await }),
         ),
         (
-            "passing_liveness_probes_never_restart_the_container",
-            "exec, HTTP and TCP liveness probes that keep passing: no restart for 3 x each probe's failure window",
+            "kubernetes::health::passing_liveness_probes_never_restart_the_container",
             |ctx, t| Box::pin(async move { health::liveness_passing_on(&ctx, &t).await }),
         ),
         (
-            "readiness_probe_gates_ready_without_restarting",
-            "a pod whose readiness probe passes after 20 s is not Ready before then and Ready after; one whose probe always fails is never Ready; neither restarts",
+            "kubernetes::health::readiness_probe_gates_ready_without_restarting",
             |ctx, t| Box::pin(async move { health::readiness_gates_on(&ctx, &t).await }),
         ),
         (
-            "restart_policy_decides_which_exits_restart",
-            "containers exiting 0 and 1: Always restarts both, OnFailure only exit 1, Never neither",
+            "kubernetes::health::restart_policy_decides_which_exits_restart",
             |ctx, t| Box::pin(async move { health::restart_policy_on(&ctx, &t).await }),
         ),
         (
-            "crash_looping_container_backs_off_doubling_delays",
-            "a crashing container's restarts wait the kubelet's CrashLoopBackOff (read from its /configz: 10 s, 20 s, 40 s by default), each gap longer than the last",
+            "kubernetes::health::crash_looping_container_backs_off_doubling_delays",
             |ctx, t| Box::pin(async move { health::crash_loop_on(&ctx, &t).await }),
         ),
         (
-            "startup_probe_holds_off_liveness_and_restarts_on_failure",
-            "a failing startup probe restarts its container; one that passes after 15 s holds an always-failing liveness probe off until then",
+            "kubernetes::health::startup_probe_holds_off_liveness_and_restarts_on_failure",
             |ctx, t| Box::pin(async move { health::startup_probe_on(&ctx, &t).await }),
         ),
+        (
+            "kubernetes::resources::container_over_its_memory_limit_is_oom_killed_and_restarted",
+            |ctx, t| {
+                Box::pin(async move { resources::oom_killed_and_restarted(&ctx, &t, "32Mi").await })
+            },
+        ),
     ];
-    for (name, summary, body) in health {
+    let suite: Vec<Case> = health::cases()
+        .into_iter()
+        .chain(resources::cases())
+        .collect();
+    for (name, body) in mirrored {
+        let twin = suite
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("certify mirrors suite case {name}, which exists"));
         cases.push(
             case(
-                &format!("certify::kubernetes::health::{name}"),
-                summary,
+                &format!("certify::{name}"),
+                &twin.summary,
                 target.clone(),
                 body,
             )
-            .timeout(HEALTH_BUDGET),
+            .timeout(twin.timeout),
         );
     }
-    cases.push(case(
-        "certify::kubernetes::resources::container_over_its_memory_limit_is_oom_killed_and_restarted",
-        "a container holding 48 MiB under a 32Mi memory limit is OOMKilled and restarted",
-        target.clone(),
-        |ctx, t| async move { resources::oom_killed_and_restarted(&ctx, &t, "32Mi").await },
-    ));
     let mut skipped = Vec::new();
     let spread = "certify::kubernetes::scheduling::deployment_spreads_over_two_nodes";
     if schedulable.len() >= 2 {
