@@ -1,13 +1,14 @@
-//! Mesos health check cases beyond those in `tasks.rs` (CHECKS.md §3.8): the grace period and
-//! the check timeout, through `TaskInfo.health_check` run by the agent's executor.
+//! Mesos health check cases beyond those in `tasks.rs` (CHECKS.md §3.8): the grace period, a
+//! failure after the first success inside it, flapping health and the check timeout, through
+//! `TaskInfo.health_check` run by the agent's executor.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ordeal::{
     check::CaseError,
     cluster::mesos::{
         MesosCluster,
-        api::{CommandInfo, HealthCheckType, TaskState},
+        api::{CommandInfo, HealthCheckType, TaskState, TaskStatus},
     },
     run::{Case, CaseCtx},
 };
@@ -24,6 +25,20 @@ pub fn cases() -> Vec<Case> {
         )
         .control("grace_period_seconds is 0, so the early failures count and kill the task")
         .source("docs/health-checks.md \"grace period\"; src/tests/health_check_tests.cpp \"HealthCheckTest.GracePeriod\""),
+        Case::new(
+            "mesos::health::failures_after_the_first_success_count_inside_the_grace_period",
+            "a COMMAND check (interval 1 s, 3 consecutive failures, 60 s grace period) that passes for the task's first 3 s and then fails: TASK_RUNNING healthy=true, then 3 TASK_RUNNING healthy=false, then TASK_KILLED healthy=false, all long before the grace period ends",
+            healthy_then_unhealthy,
+        )
+        .control("the check never passes, so every failure falls inside the grace period before a first success and is ignored")
+        .source("CHECKS.md M-H4; src/tests/health_check_tests.cpp \"HealthCheckTest.HealthyToUnhealthyTransitionWithinGracePeriod\"; docs/health-checks.md \"grace period\""),
+        Case::new(
+            "mesos::health::every_health_change_is_forwarded_as_a_running_update",
+            "a COMMAND check (interval 1 s, 5 consecutive failures) on a task that is healthy for 4 s and unhealthy for 2 s, in a loop: the scheduler gets TASK_RUNNING updates whose healthy flag flips true, false, true, false, true (each change forwarded, a healthy run reported once), and the task is never killed",
+            flapping,
+        )
+        .control("the check always passes (the task never removes its file): one healthy=true update and no change after it")
+        .source("CHECKS.md M-H6; src/tests/health_check_tests.cpp \"HealthCheckTest.HealthStatusChange\"; docs/health-checks.md"),
         Case::new(
             "mesos::health::check_exceeding_its_timeout_counts_as_a_failure",
             "a COMMAND check `sleep 3` with timeout_seconds 1 (interval 1 s, grace 0, 3 consecutive failures) never reports healthy: 3 TASK_RUNNING healthy=false updates, then TASK_KILLED healthy=false",
@@ -114,6 +129,145 @@ async fn grace_period(ctx: CaseCtx) -> Result<(), CaseError> {
         at.as_secs_f64(),
         t.history()
     ));
+    Ok(())
+}
+
+async fn healthy_then_unhealthy(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let healthy_for = 3.0;
+    let grace = 60.0;
+    let file = if ctx.negative_control() {
+        ctx.fault_injected("a check that never passes", "the task's health check");
+        "never"
+    } else {
+        "healthy"
+    };
+    let mut t = Launched::start(&ctx, &cluster.target(FRAMEWORK).await?, |a, i| {
+        let mut t = task(
+            a,
+            i,
+            &format!("touch healthy && sleep {healthy_for} && rm healthy && sleep 600"),
+        );
+        let mut h = health(HealthCheckType::Command);
+        h.command = Some(CommandInfo::shell(format!("test -f {file}")));
+        h.interval_seconds = Some(INTERVAL);
+        h.consecutive_failures = Some(FAILURES);
+        h.grace_period_seconds = Some(grace);
+        t.health_check = Some(h);
+        t
+    })
+    .await?;
+    // Healthy for 3 s, FAILURES failed checks an interval apart, the kill's default 3 s
+    // grace, 10 s slack: about 19 s, a third of the grace period.
+    let window = Duration::from_secs_f64(healthy_for + f64::from(FAILURES) * INTERVAL + 3.0 + 10.0);
+    let end = t.until(window, |s| s.state.is_terminal()).await?;
+    if end.is_none() {
+        let _ = t.sched.kill(&t.task_id, &t.agent_id).await;
+    }
+    let _ = t.sched.teardown().await;
+    let healthy: Vec<bool> = t
+        .updates
+        .iter()
+        .filter(|(_, s)| s.state == TaskState::TaskRunning)
+        .filter_map(|(_, s)| s.healthy)
+        .collect();
+    let expected: Vec<bool> = std::iter::once(true)
+        .chain(std::iter::repeat_n(false, FAILURES as usize))
+        .collect();
+    let killed = end
+        .as_ref()
+        .is_some_and(|s| s.state == TaskState::TaskKilled && s.healthy == Some(false));
+    if !killed || healthy != expected {
+        return Err(CaseError::failed(format!(
+            "expected the failures after the first success to count inside the {grace} s grace period: TASK_RUNNING healthy=true, {FAILURES} x healthy=false, then TASK_KILLED healthy=false, within {window:?}; got {}",
+            t.history()
+        )));
+    }
+    let at = t.first(TaskState::TaskKilled).unwrap_or_default();
+    ctx.check_passed(&format!(
+        "killed {:.2} s after the launch, inside the {grace} s grace period: {}",
+        at.as_secs_f64(),
+        t.history()
+    ));
+    Ok(())
+}
+
+/// Changes of the healthy flag the flapping case waits for: true, false, true, false, true.
+const CHANGES: usize = 5;
+
+async fn flapping(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let (up, down) = (4.0, 2.0);
+    // More failures than a 2 s unhealthy spell can give at 1 s intervals.
+    let failures = 5;
+    let script = if ctx.negative_control() {
+        ctx.fault_injected("a check that always passes", "the task's health check");
+        "touch healthy && sleep 600".to_owned()
+    } else {
+        format!("while true; do touch healthy; sleep {up}; rm -f healthy; sleep {down}; done")
+    };
+    let mut t = Launched::start(&ctx, &cluster.target(FRAMEWORK).await?, |a, i| {
+        let mut t = task(a, i, &script);
+        let mut h = health(HealthCheckType::Command);
+        h.command = Some(CommandInfo::shell("test -f healthy"));
+        h.interval_seconds = Some(INTERVAL);
+        h.consecutive_failures = Some(failures);
+        t.health_check = Some(h);
+        t
+    })
+    .await?;
+    // Changes of the flag among the TASK_RUNNING updates so far, first value included.
+    let changes = |updates: &[(Duration, TaskStatus)]| {
+        let mut flags: Vec<bool> = updates
+            .iter()
+            .filter(|(_, s)| s.state == TaskState::TaskRunning)
+            .filter_map(|(_, s)| s.healthy)
+            .collect();
+        flags.dedup();
+        flags
+    };
+    // Two whole cycles and the first healthy half, each interval late, 10 s slack.
+    let window = Duration::from_secs_f64(2.0 * (up + down) + up + 3.0 * INTERVAL + 10.0);
+    let deadline = Instant::now() + window;
+    let mut end = None;
+    while changes(&t.updates).len() < CHANGES {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        match t.until(left, |_| true).await? {
+            Some(s) if s.state.is_terminal() => {
+                end = Some(s);
+                break;
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let seen = changes(&t.updates);
+    if end.is_none() {
+        let _ = t.sched.kill(&t.task_id, &t.agent_id).await;
+    }
+    let _ = t.sched.teardown().await;
+    if end.is_some() || seen.len() < CHANGES || !seen[0] {
+        return Err(CaseError::failed(format!(
+            "expected each change of health to reach the scheduler as a TASK_RUNNING update (healthy true, false, true, false, true within {window:?}), the task not killed; got changes {seen:?} from {}",
+            t.history()
+        )));
+    }
+    // A healthy run is reported once: no two healthy=true updates in a row.
+    let flags: Vec<bool> = t
+        .updates
+        .iter()
+        .filter(|(_, s)| s.state == TaskState::TaskRunning)
+        .filter_map(|(_, s)| s.healthy)
+        .collect();
+    if flags.windows(2).any(|w| w[0] && w[1]) {
+        return Err(CaseError::failed(format!(
+            "expected one healthy=true update per healthy spell; got {}",
+            t.history()
+        )));
+    }
+    ctx.check_passed(&format!("healthy flag changes {seen:?}: {}", t.history()));
     Ok(())
 }
 
