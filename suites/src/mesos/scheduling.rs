@@ -1,5 +1,7 @@
 //! Mesos scheduling cases (CHECKS.md §3.7): what the real allocator offers a framework and
-//! when, after DECLINE filters, SUPPRESS and REVIVE, and under `--min_allocatable_resources`.
+//! when, after DECLINE filters, SUPPRESS and REVIVE, and under `--min_allocatable_resources`;
+//! what the master does with a launch on an offer that is gone, and with the offers of an
+//! agent that goes away.
 //! Every window comes from the leading master's live flags (`GET_FLAGS`), plus stated slack.
 
 use std::time::{Duration, Instant};
@@ -9,8 +11,8 @@ use ordeal::{
     cluster::mesos::{
         MesosCluster, MesosConfig, MesosTarget, Operator, Scheduler, SchedulerEvents,
         api::{
-            CommandInfo, EventType, Filters, Id, Offer, Resource, TaskInfo, parse_duration,
-            scalar_sum,
+            CommandInfo, EventType, Filters, Id, Offer, Resource, TaskInfo, TaskState, TaskStatus,
+            parse_duration, scalar_sum,
         },
     },
     run::{Case, CaseCtx},
@@ -49,6 +51,20 @@ pub fn cases() -> Vec<Case> {
         )
         .control("the master keeps the default --min_allocatable_resources (cpus:0.01|mem:32)")
         .source("docs/configuration/master.md `--min_allocatable_resources` (default cpus:0.01|mem:32); src/master/allocator/mesos/hierarchical.cpp `isAllocatable`"),
+        Case::new(
+            "mesos::scheduling::launch_on_a_declined_offer_is_dropped_or_lost",
+            "a task launched on an offer the framework already declined is refused by the master: TASK_LOST for a framework that is not PARTITION_AWARE and TASK_DROPPED for one that is, both with REASON_INVALID_OFFERS and SOURCE_MASTER, within 5 s, and the master's `master/tasks_lost` and `master/tasks_dropped` metrics each go up by one",
+            invalid_offer,
+        )
+        .control("the offer is not declined before the launch, so it is valid and the task starts")
+        .source("CHECKS.md M-O6; src/master/master.cpp `Master::accept` (\"Task launched with invalid offers\"); include/mesos/v1/mesos.proto `TaskState` (TASK_DROPPED for PARTITION_AWARE frameworks)"),
+        Case::new(
+            "mesos::scheduling::offers_of_an_agent_that_goes_away_are_rescinded",
+            "an offer the framework holds is rescinded (RESCIND with its offer id) once its agent's container is SIGKILLed: within agent_ping_timeout x max_agent_ping_timeouts (live flags) + 5 s, the bound when the master only notices by missed pings; the master rescinds as soon as it sees the agent disconnect",
+            rescinded_offer,
+        )
+        .control("the agent is not stopped, so its offer stays outstanding")
+        .source("CHECKS.md M-O7; src/master/master.cpp `Master::deactivate(Slave*)` (\"Remove and rescind offers\"); src/tests/partition_tests.cpp \"PartitionedSlave\" (offerRescinded)"),
     ]
 }
 
@@ -128,6 +144,27 @@ impl Framework {
             }
         }
         Ok(got)
+    }
+
+    /// The next status update of `task` within `window`; `None` if none came.
+    async fn next_update(
+        &mut self,
+        task: &Id,
+        window: Duration,
+    ) -> Result<Option<TaskStatus>, CaseError> {
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.next()).await {
+                Err(_) => return Ok(None),
+                Ok(Ok(Some(e))) => {
+                    if let Some(u) = e.update.filter(|u| &u.status.task_id == task) {
+                        return Ok(Some(u.status));
+                    }
+                }
+                Ok(Ok(None)) => return Err(CaseError::infra("the master closed the event stream")),
+                Ok(Err(e)) => return Err(CaseError::infra(e)),
+            }
+        }
     }
 
     async fn decline(&mut self, offers: &[Offer], refuse_seconds: f64) -> Result<(), CaseError> {
@@ -400,6 +437,154 @@ async fn min_allocatable(ctx: CaseCtx) -> Result<(), CaseError> {
     }
     ctx.check_passed(&format!(
         "the busy agent's remainder never offered in {watch:?}; the idle agent offered {idle_offers} time(s)"
+    ));
+    Ok(())
+}
+
+async fn invalid_offer(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let target = cluster.target(FRAMEWORK).await?;
+    let op = target.operator();
+    let interval = allocation_interval(&op).await?;
+    let declined = !ctx.negative_control();
+    if !declined {
+        ctx.fault_injected("no DECLINE before the launch", "the framework");
+    }
+    let mut seen = Vec::new();
+    for (capabilities, expected, metric) in [
+        (&[][..], TaskState::TaskLost, "master/tasks_lost"),
+        (
+            &["PARTITION_AWARE"][..],
+            TaskState::TaskDropped,
+            "master/tasks_dropped",
+        ),
+    ] {
+        let info = target.framework_info(false, 0.0, capabilities);
+        let (sched, events) = Scheduler::subscribe(target.url(), &info).await?;
+        let mut fw = Framework { sched, events };
+        let offers = fw.offers_from(1, interval + SLACK).await?;
+        let offer = &offers[0];
+        if declined {
+            // Filtered for a minute: the allocator cannot hand the agent back in between.
+            fw.decline(&offers, 60.0).await?;
+        }
+        let before = op.metric(metric).await?.unwrap_or(0.0);
+        let task = TaskInfo {
+            name: "ordeal-invalid-offer".into(),
+            task_id: Id::new(format!("invalid-offer-{}-{}", seen.len(), ctx.token())),
+            agent_id: offer.agent_id.clone(),
+            resources: vec![Resource::scalar("cpus", 0.1), Resource::scalar("mem", 32.0)],
+            command: Some(CommandInfo::shell("sleep 600")),
+            health_check: None,
+            kill_policy: None,
+        };
+        fw.sched
+            .launch(
+                std::slice::from_ref(&offer.id),
+                std::slice::from_ref(&task),
+                Filters::default(),
+            )
+            .await?;
+        let update = fw.next_update(&task.task_id, SLACK).await?;
+        let after = op.metric(metric).await?.unwrap_or(0.0);
+        let _ = fw.sched.teardown().await;
+        let kind = if capabilities.is_empty() {
+            "a framework that is not PARTITION_AWARE"
+        } else {
+            "a PARTITION_AWARE framework"
+        };
+        let Some(u) = update else {
+            return Err(CaseError::failed(format!(
+                "expected {expected:?} for a launch on a declined offer by {kind} within {SLACK:?}; no update came"
+            )));
+        };
+        let got = super::tasks::describe(&u);
+        if u.state != expected
+            || u.reason.as_deref() != Some("REASON_INVALID_OFFERS")
+            || u.source.as_deref() != Some("SOURCE_MASTER")
+        {
+            return Err(CaseError::failed(format!(
+                "expected {expected:?} REASON_INVALID_OFFERS from the master for a launch on a declined offer by {kind}; got {got} (source {:?})",
+                u.source
+            )));
+        }
+        if after < before + 1.0 {
+            return Err(CaseError::failed(format!(
+                "expected `{metric}` to go up by one; it went from {before} to {after}"
+            )));
+        }
+        ctx.step(format!("{kind}: {got}; {metric} {before} -> {after}"));
+        seen.push(format!("{expected:?}"));
+    }
+    ctx.check_passed(&format!(
+        "launches on declined offers refused with {} (REASON_INVALID_OFFERS)",
+        seen.join(" and ")
+    ));
+    Ok(())
+}
+
+/// The leading master's live `name` flag, a duration.
+async fn duration_flag(op: &Operator, name: &str) -> Result<Duration, CaseError> {
+    let v = op
+        .flag(name)
+        .await?
+        .ok_or_else(|| CaseError::infra(format!("the master's GET_FLAGS lists no {name}")))?;
+    parse_duration(&v).ok_or_else(|| CaseError::infra(format!("{name} `{v}` does not parse")))
+}
+
+async fn rescinded_offer(ctx: CaseCtx) -> Result<(), CaseError> {
+    let cluster = MesosCluster::start(&ctx, 1, 1).await?;
+    let target = cluster.target(FRAMEWORK).await?;
+    let op = target.operator();
+    let interval = allocation_interval(&op).await?;
+    let ping = duration_flag(&op, "agent_ping_timeout").await?;
+    let pings: u32 = op
+        .flag("max_agent_ping_timeouts")
+        .await?
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| CaseError::infra("no numeric max_agent_ping_timeouts in GET_FLAGS"))?;
+    let mut fw = Framework::subscribe(&ctx, &target).await?;
+    let offers = fw.offers_from(1, interval + SLACK).await?;
+    let offer = offers[0].id.clone();
+    let killed = Instant::now();
+    if ctx.negative_control() {
+        ctx.fault_injected("the agent is left running", "agent1");
+    } else {
+        // The container, not the process: `mesos-agent` is its PID 1, which ignores a
+        // SIGKILL sent from inside.
+        cluster.agents[0].kill("KILL").await?;
+        ctx.fault_injected("SIGKILL of the agent's container", "agent1");
+    }
+    let window = ping * pings + SLACK;
+    let rescinded = loop {
+        let Some(left) = window.checked_sub(killed.elapsed()) else {
+            break None;
+        };
+        match tokio::time::timeout(left, fw.events.next()).await {
+            Err(_) => break None,
+            Ok(Ok(Some(e))) if e.kind == EventType::Rescind => {
+                if e.rescind.is_some_and(|r| r.offer_id == offer) {
+                    break Some(killed.elapsed());
+                }
+            }
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => {
+                return Err(CaseError::infra("the master closed the event stream"));
+            }
+            Ok(Err(e)) => return Err(CaseError::infra(e)),
+        }
+    };
+    let _ = fw.sched.teardown().await;
+    let Some(at) = rescinded else {
+        return Err(CaseError::failed(format!(
+            "expected offer {} rescinded within {window:?} of the agent going away (agent_ping_timeout {ping:?} x {pings} + {SLACK:?}); no RESCIND came",
+            offer.value
+        )));
+    };
+    ctx.check_passed(&format!(
+        "offer {} rescinded {:.2} s after the agent was killed (window {window:?})",
+        offer.value,
+        at.as_secs_f64()
     ));
     Ok(())
 }

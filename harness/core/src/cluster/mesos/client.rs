@@ -96,6 +96,17 @@ struct FlagsBody {
     flags: Vec<Flag>,
 }
 #[derive(Deserialize)]
+struct MetricsBody {
+    #[serde(default)]
+    metrics: Vec<Metric>,
+}
+#[derive(Deserialize)]
+struct Metric {
+    name: String,
+    #[serde(default)]
+    value: f64,
+}
+#[derive(Deserialize)]
 struct AgentsBody {
     #[serde(default)]
     agents: Vec<Agent>,
@@ -246,7 +257,17 @@ impl Operator {
     /// A `GET_*` call: `{"type": NAME}`, answered by `{"type": NAME, "name": T}` (the call's
     /// name in lower case holds the body).
     async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, MesosError> {
-        let text = self.call_raw(name, json!({ "type": name })).await?;
+        self.get_with(name, json!({ "type": name })).await
+    }
+
+    /// A `GET_*` call with the body `call` (for calls whose message must be present, like
+    /// `GET_METRICS`), answered as [`Self::get`] says.
+    async fn get_with<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        call: serde_json::Value,
+    ) -> Result<T, MesosError> {
+        let text = self.call_raw(name, call).await?;
         let decode = |why: String| MesosError::Decode {
             call: name.into(),
             url: self.url.clone(),
@@ -307,6 +328,21 @@ impl Operator {
             .into_iter()
             .find(|f| f.name == name)
             .and_then(|f| f.value))
+    }
+
+    /// One metric of the process (`GET_METRICS`, e.g. `master/tasks_dropped`); `None` if
+    /// the snapshot has no such name.
+    pub async fn metric(&self, name: &str) -> Result<Option<f64>, MesosError> {
+        Ok(self
+            .get_with::<MetricsBody>(
+                "GET_METRICS",
+                json!({"type": "GET_METRICS", "get_metrics": {}}),
+            )
+            .await?
+            .metrics
+            .into_iter()
+            .find(|m| m.name == name)
+            .map(|m| m.value))
     }
 
     /// Registered agents.
