@@ -64,7 +64,7 @@ pub fn kubernetes(
     // The health checks and the OOM check are the suite cases of the same names, with their
     // summaries and budgets, run on the certified cluster: pods of the check's own in the
     // namespace, with the windows the suite reads from each pod and the kubelet's /configz.
-    let mirrored: [(&str, Body); 7] = [
+    let mirrored: [(&str, Body); 9] = [
         (
             "kubernetes::health::liveness_probes_that_start_failing_restart_the_container_repeatedly",
             |ctx, t| Box::pin(async move { health::liveness_failing_on(&ctx, &t).await }),
@@ -72,6 +72,14 @@ pub fn kubernetes(
         (
             "kubernetes::health::passing_liveness_probes_never_restart_the_container",
             |ctx, t| Box::pin(async move { health::liveness_passing_on(&ctx, &t).await }),
+        ),
+        (
+            "kubernetes::health::exec_probe_running_past_its_timeout_counts_as_a_failure",
+            |ctx, t| Box::pin(async move { health::probe_timeout_on(&ctx, &t).await }),
+        ),
+        (
+            "kubernetes::health::omitted_probe_fields_get_the_api_defaults",
+            |ctx, t| Box::pin(async move { health::probe_defaults_on(&ctx, &t).await }),
         ),
         (
             "kubernetes::health::readiness_probe_gates_ready_without_restarting",
@@ -120,9 +128,9 @@ pub fn kubernetes(
     if schedulable.len() >= 2 {
         cases.push(case(
             spread,
-            "a 4-replica Deployment runs all replicas, on at least 2 nodes",
+            "a 4-replica Deployment with a topology spread constraint (maxSkew 1 over kubernetes.io/hostname, DoNotSchedule, tainted nodes not counted) runs all replicas, on at least 2 nodes. The constraint, not the default spreading, because the other checks' pods in the namespace can outweigh the default's soft score (seen: all 4 on one node)",
             target.clone(),
-            |ctx, t| async move { checks::deployment_spreads(&ctx, &t).await },
+            |ctx, t| async move { checks::deployment_spreads(&ctx, &t, true).await },
         ));
     } else {
         skipped.push(Skipped {
@@ -258,7 +266,7 @@ mod tests {
     async fn one_schedulable_node_skips_the_spread_with_its_reason() {
         let t = kube_target();
         let (cases, skipped) = kubernetes(&t, &["node-1".into()], &[]);
-        assert_eq!(cases.len(), 10);
+        assert_eq!(cases.len(), 12);
         assert_eq!(skipped.len(), 1);
         assert!(
             skipped[0]
@@ -272,7 +280,7 @@ mod tests {
         );
         let two = ["node-1".to_owned(), "node-2".to_owned()];
         let (cases, skipped) = kubernetes(&t, &two, &[]);
-        assert_eq!((cases.len(), skipped.len()), (11, 0));
+        assert_eq!((cases.len(), skipped.len()), (13, 0));
     }
 
     /// The health and resources checks are the suite's bodies: each has the suite case of the
@@ -288,7 +296,7 @@ mod tests {
             .filter_map(|c| c.name.strip_prefix("certify::"))
             .filter(|n| n.contains("::health::") || n.contains("::resources::"))
             .collect();
-        assert_eq!(mirrored.len(), 7, "{mirrored:?}");
+        assert_eq!(mirrored.len(), 9, "{mirrored:?}");
         for name in mirrored {
             let case = suite.iter().find(|c| c.name == name);
             assert!(

@@ -211,7 +211,9 @@ fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
         "kubernetes",
         &[
             "certify::kubernetes::health::crash_looping_container_backs_off_doubling_delays",
+            "certify::kubernetes::health::exec_probe_running_past_its_timeout_counts_as_a_failure",
             "certify::kubernetes::health::liveness_probes_that_start_failing_restart_the_container_repeatedly",
+            "certify::kubernetes::health::omitted_probe_fields_get_the_api_defaults",
             "certify::kubernetes::health::passing_liveness_probes_never_restart_the_container",
             "certify::kubernetes::health::readiness_probe_gates_ready_without_restarting",
             "certify::kubernetes::health::restart_policy_decides_which_exits_restart",

@@ -88,7 +88,7 @@ async fn deployment_spreads(ctx: CaseCtx) -> Result<(), CaseError> {
         }
         ctx.fault_injected("taint NoSchedule", "node-2");
     }
-    checks::deployment_spreads(&ctx, &cluster.target()).await
+    checks::deployment_spreads(&ctx, &cluster.target(), false).await
 }
 
 async fn pod_scheduled(ctx: CaseCtx) -> Result<(), CaseError> {

@@ -109,10 +109,26 @@ pub async fn pod_runs(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
     Ok(())
 }
 
-/// A 4-replica Deployment runs all its replicas, spread over at least 2 nodes.
-pub async fn deployment_spreads(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseError> {
-    t.apply(deployment("web", 4, pod_spec(t, "exec sleep 3600", None)))
-        .await?;
+/// A 4-replica Deployment runs all its replicas, spread over at least 2 nodes. With `hard`,
+/// the replicas carry a topology spread constraint (maxSkew 1 over `kubernetes.io/hostname`,
+/// DoNotSchedule, tainted nodes not counted); without, the scheduler's default spreading alone
+/// must do it, which is soft: other pods on a node can outweigh it.
+pub async fn deployment_spreads(
+    ctx: &CaseCtx,
+    t: &KubeTarget,
+    hard: bool,
+) -> Result<(), CaseError> {
+    let mut spec = pod_spec(t, "exec sleep 3600", None);
+    if hard {
+        spec["topologySpreadConstraints"] = json!([{
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "nodeTaintsPolicy": "Honor",
+            "labelSelector": {"matchLabels": {"app": "web"}},
+        }]);
+    }
+    t.apply(deployment("web", 4, spec)).await?;
     let per_node = eventually(
         "4 web replicas Running on at least 2 nodes",
         Duration::from_secs(60),
