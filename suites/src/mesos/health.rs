@@ -165,12 +165,7 @@ async fn healthy_then_unhealthy(ctx: CaseCtx) -> Result<(), CaseError> {
         let _ = t.sched.kill(&t.task_id, &t.agent_id).await;
     }
     let _ = t.sched.teardown().await;
-    let healthy: Vec<bool> = t
-        .updates
-        .iter()
-        .filter(|(_, s)| s.state == TaskState::TaskRunning)
-        .filter_map(|(_, s)| s.healthy)
-        .collect();
+    let healthy = running_health(&t.updates);
     let expected: Vec<bool> = std::iter::once(true)
         .chain(std::iter::repeat_n(false, FAILURES as usize))
         .collect();
@@ -190,6 +185,15 @@ async fn healthy_then_unhealthy(ctx: CaseCtx) -> Result<(), CaseError> {
         t.history()
     ));
     Ok(())
+}
+
+/// The healthy flags of the TASK_RUNNING updates in `updates`, in order.
+fn running_health(updates: &[(Duration, TaskStatus)]) -> Vec<bool> {
+    updates
+        .iter()
+        .filter(|(_, s)| s.state == TaskState::TaskRunning)
+        .filter_map(|(_, s)| s.healthy)
+        .collect()
 }
 
 /// Changes of the healthy flag the flapping case waits for: true, false, true, false, true.
@@ -218,11 +222,7 @@ async fn flapping(ctx: CaseCtx) -> Result<(), CaseError> {
     .await?;
     // Changes of the flag among the TASK_RUNNING updates so far, first value included.
     let changes = |updates: &[(Duration, TaskStatus)]| {
-        let mut flags: Vec<bool> = updates
-            .iter()
-            .filter(|(_, s)| s.state == TaskState::TaskRunning)
-            .filter_map(|(_, s)| s.healthy)
-            .collect();
+        let mut flags = running_health(updates);
         flags.dedup();
         flags
     };
@@ -255,12 +255,7 @@ async fn flapping(ctx: CaseCtx) -> Result<(), CaseError> {
         )));
     }
     // A healthy run is reported once: no two healthy=true updates in a row.
-    let flags: Vec<bool> = t
-        .updates
-        .iter()
-        .filter(|(_, s)| s.state == TaskState::TaskRunning)
-        .filter_map(|(_, s)| s.healthy)
-        .collect();
+    let flags = running_health(&t.updates);
     if flags.windows(2).any(|w| w[0] && w[1]) {
         return Err(CaseError::failed(format!(
             "expected one healthy=true update per healthy spell; got {}",
