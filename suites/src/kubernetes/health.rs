@@ -1124,9 +1124,9 @@ pub async fn crash_loop_on(ctx: &CaseCtx, t: &KubeTarget) -> Result<(), CaseErro
         record(runs, messages, &p);
         Ok::<_, ordeal::Error>(p)
     };
-    // Two runs and the immediate first restart, then the wait. Since v1.32 the pod worker
-    // resyncs a backed-off pod when its back-off expires (`completeWork`,
-    // `MinBackoffExpiration`), and that sync both reports the waiting state and starts the
+    // Two runs and the immediate first restart, then the wait. Since v1.35
+    // (kubernetes/kubernetes#133066) the pod worker resyncs a backed-off pod when its
+    // back-off expires (`completeWork`, `MinBackoffExpiration`), and that sync both reports the waiting state and starts the
     // container: the state can be up for well under a poll (CI saw none in 69 s and three
     // restarts). The kubelet records a `BackOff` event every time it holds the container
     // back (`doBackOff`), so either one is the evidence. Both can lag on a loaded host, so
