@@ -104,7 +104,7 @@ pub(super) fn config() -> MesosConfig {
 
 /// The master's agent health check, as the live flags set it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Pings {
+pub(crate) struct Pings {
     /// `agent_ping_timeout`: the period of the pings and how long each waits for its pong.
     pub(super) timeout: Duration,
     /// `max_agent_ping_timeouts`: unanswered pings in a row that make the agent unreachable.
@@ -141,7 +141,7 @@ impl Pings {
         })
     }
 
-    pub(super) async fn live(cluster: &MesosCluster) -> Result<Self, CaseError> {
+    pub(crate) async fn live(cluster: &MesosCluster) -> Result<Self, CaseError> {
         let (_, op) = cluster
             .leader()
             .await
@@ -154,11 +154,11 @@ impl Pings {
     /// before the fault may still arrive, so the first unanswered ping goes out up to one
     /// period later, and `max` timeouts of it follow (`SlaveObserver`, Mesos 1.11); plus
     /// [`SLACK`].
-    pub(super) fn unreachable_window(self) -> Duration {
+    pub(crate) fn unreachable_window(self) -> Duration {
         self.timeout * (self.max + 1) + SLACK
     }
 
-    pub(super) fn describe(self) -> String {
+    pub(crate) fn describe(self) -> String {
         format!(
             "agent_ping_timeout {:?} × (max_agent_ping_timeouts {} + 1) + slack {SLACK:?} = {:?}",
             self.timeout,

@@ -15,7 +15,7 @@
 //!   agent keeps detecting the same leader while it cannot reach it.
 
 mod kubernetes;
-mod mesos;
+pub(crate) mod mesos;
 pub mod scenario;
 
 use ordeal::run::Case;

@@ -11,12 +11,15 @@ use ordeal::{
     cluster::mesos::{
         MesosCluster, MesosConfig, MesosTarget, Operator, Scheduler, SchedulerEvents,
         api::{
-            CommandInfo, EventType, Filters, Id, Offer, Resource, TaskInfo, TaskState, TaskStatus,
-            parse_duration, scalar_sum,
+            CommandInfo, Event, EventType, Filters, Id, Offer, Resource, TaskInfo, TaskState,
+            TaskStatus, parse_duration, scalar_sum,
         },
     },
     run::{Case, CaseCtx},
 };
+
+use super::tasks::{describe, task};
+use crate::chaos::mesos::Pings;
 
 /// Every scheduling case.
 pub fn cases() -> Vec<Case> {
@@ -60,7 +63,7 @@ pub fn cases() -> Vec<Case> {
         .source("CHECKS.md M-O6; src/master/master.cpp `Master::accept` (\"Task launched with invalid offers\"); include/mesos/v1/mesos.proto `TaskState` (TASK_DROPPED for PARTITION_AWARE frameworks)"),
         Case::new(
             "mesos::scheduling::offers_of_an_agent_that_goes_away_are_rescinded",
-            "an offer the framework holds is rescinded (RESCIND with its offer id) once its agent's container is SIGKILLed: within agent_ping_timeout x max_agent_ping_timeouts (live flags) + 5 s, the bound when the master only notices by missed pings; the master rescinds as soon as it sees the agent disconnect",
+            "an offer the framework holds is rescinded (RESCIND with its offer id) once its agent's container is SIGKILLed: within agent_ping_timeout x (max_agent_ping_timeouts + 1) (live flags) + 10 s, the bound when the master only notices by missed pings; the master rescinds as soon as it sees the agent disconnect",
             rescinded_offer,
         )
         .control("the agent is not stopped, so its offer stays outstanding")
@@ -98,23 +101,36 @@ impl Framework {
         Ok(Self { sched, events })
     }
 
-    /// The offers of the next OFFERS event within `window`; `None` if none came.
-    async fn next_offers(&mut self, window: Duration) -> Result<Option<Vec<Offer>>, CaseError> {
+    /// The first event within `window` that `pick` turns into a value; `None` if none came.
+    async fn next_matching<T>(
+        &mut self,
+        window: Duration,
+        mut pick: impl FnMut(Event) -> Option<T>,
+    ) -> Result<Option<T>, CaseError> {
         let deadline = tokio::time::Instant::now() + window;
         loop {
             match tokio::time::timeout_at(deadline, self.events.next()).await {
                 Err(_) => return Ok(None),
-                Ok(Ok(Some(e))) if e.kind == EventType::Offers => {
-                    let offers = e.offers.map(|o| o.offers).unwrap_or_default();
-                    if !offers.is_empty() {
-                        return Ok(Some(offers));
+                Ok(Ok(Some(e))) => {
+                    if let Some(v) = pick(e) {
+                        return Ok(Some(v));
                     }
                 }
-                Ok(Ok(Some(_))) => {}
                 Ok(Ok(None)) => return Err(CaseError::infra("the master closed the event stream")),
                 Ok(Err(e)) => return Err(CaseError::infra(e)),
             }
         }
+    }
+
+    /// The offers of the next OFFERS event within `window`; `None` if none came.
+    async fn next_offers(&mut self, window: Duration) -> Result<Option<Vec<Offer>>, CaseError> {
+        self.next_matching(window, |e| {
+            e.offers
+                .filter(|_| e.kind == EventType::Offers)
+                .map(|o| o.offers)
+                .filter(|o| !o.is_empty())
+        })
+        .await
     }
 
     /// Offers until one from every agent in `agents` arrived, within `window`.
@@ -152,19 +168,10 @@ impl Framework {
         task: &Id,
         window: Duration,
     ) -> Result<Option<TaskStatus>, CaseError> {
-        let deadline = tokio::time::Instant::now() + window;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.next()).await {
-                Err(_) => return Ok(None),
-                Ok(Ok(Some(e))) => {
-                    if let Some(u) = e.update.filter(|u| &u.status.task_id == task) {
-                        return Ok(Some(u.status));
-                    }
-                }
-                Ok(Ok(None)) => return Err(CaseError::infra("the master closed the event stream")),
-                Ok(Err(e)) => return Err(CaseError::infra(e)),
-            }
-        }
+        self.next_matching(window, |e| {
+            e.update.map(|u| u.status).filter(|s| &s.task_id == task)
+        })
+        .await
     }
 
     async fn decline(&mut self, offers: &[Offer], refuse_seconds: f64) -> Result<(), CaseError> {
@@ -469,15 +476,11 @@ async fn invalid_offer(ctx: CaseCtx) -> Result<(), CaseError> {
             fw.decline(&offers, 60.0).await?;
         }
         let before = op.metric(metric).await?.unwrap_or(0.0);
-        let task = TaskInfo {
-            name: "ordeal-invalid-offer".into(),
-            task_id: Id::new(format!("invalid-offer-{}-{}", seen.len(), ctx.token())),
-            agent_id: offer.agent_id.clone(),
-            resources: vec![Resource::scalar("cpus", 0.1), Resource::scalar("mem", 32.0)],
-            command: Some(CommandInfo::shell("sleep 600")),
-            health_check: None,
-            kill_policy: None,
-        };
+        let task = task(
+            offer.agent_id.clone(),
+            Id::new(format!("invalid-offer-{}-{}", seen.len(), ctx.token())),
+            "sleep 600",
+        );
         fw.sched
             .launch(
                 std::slice::from_ref(&offer.id),
@@ -498,7 +501,7 @@ async fn invalid_offer(ctx: CaseCtx) -> Result<(), CaseError> {
                 "expected {expected:?} for a launch on a declined offer by {kind} within {SLACK:?}; no update came"
             )));
         };
-        let got = super::tasks::describe(&u);
+        let got = describe(&u);
         if u.state != expected
             || u.reason.as_deref() != Some("REASON_INVALID_OFFERS")
             || u.source.as_deref() != Some("SOURCE_MASTER")
@@ -523,26 +526,12 @@ async fn invalid_offer(ctx: CaseCtx) -> Result<(), CaseError> {
     Ok(())
 }
 
-/// The leading master's live `name` flag, a duration.
-async fn duration_flag(op: &Operator, name: &str) -> Result<Duration, CaseError> {
-    let v = op
-        .flag(name)
-        .await?
-        .ok_or_else(|| CaseError::infra(format!("the master's GET_FLAGS lists no {name}")))?;
-    parse_duration(&v).ok_or_else(|| CaseError::infra(format!("{name} `{v}` does not parse")))
-}
-
 async fn rescinded_offer(ctx: CaseCtx) -> Result<(), CaseError> {
     let cluster = MesosCluster::start(&ctx, 1, 1).await?;
     let target = cluster.target(FRAMEWORK).await?;
     let op = target.operator();
     let interval = allocation_interval(&op).await?;
-    let ping = duration_flag(&op, "agent_ping_timeout").await?;
-    let pings: u32 = op
-        .flag("max_agent_ping_timeouts")
-        .await?
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| CaseError::infra("no numeric max_agent_ping_timeouts in GET_FLAGS"))?;
+    let pings = Pings::live(&cluster).await?;
     let mut fw = Framework::subscribe(&ctx, &target).await?;
     let offers = fw.offers_from(1, interval + SLACK).await?;
     let offer = offers[0].id.clone();
@@ -555,30 +544,21 @@ async fn rescinded_offer(ctx: CaseCtx) -> Result<(), CaseError> {
         cluster.agents[0].kill("KILL").await?;
         ctx.fault_injected("SIGKILL of the agent's container", "agent1");
     }
-    let window = ping * pings + SLACK;
-    let rescinded = loop {
-        let Some(left) = window.checked_sub(killed.elapsed()) else {
-            break None;
-        };
-        match tokio::time::timeout(left, fw.events.next()).await {
-            Err(_) => break None,
-            Ok(Ok(Some(e))) if e.kind == EventType::Rescind => {
-                if e.rescind.is_some_and(|r| r.offer_id == offer) {
-                    break Some(killed.elapsed());
-                }
-            }
-            Ok(Ok(Some(_))) => {}
-            Ok(Ok(None)) => {
-                return Err(CaseError::infra("the master closed the event stream"));
-            }
-            Ok(Err(e)) => return Err(CaseError::infra(e)),
-        }
-    };
+    // The master rescinds when it removes the agent at the latest: once it is unreachable.
+    let window = pings.unreachable_window();
+    let rescinded = fw
+        .next_matching(window.saturating_sub(killed.elapsed()), |e| {
+            e.rescind
+                .filter(|r| e.kind == EventType::Rescind && r.offer_id == offer)
+                .map(|_| killed.elapsed())
+        })
+        .await?;
     let _ = fw.sched.teardown().await;
     let Some(at) = rescinded else {
         return Err(CaseError::failed(format!(
-            "expected offer {} rescinded within {window:?} of the agent going away (agent_ping_timeout {ping:?} x {pings} + {SLACK:?}); no RESCIND came",
-            offer.value
+            "expected offer {} rescinded within {window:?} of the agent going away ({}); no RESCIND came",
+            offer.value,
+            pings.describe()
         )));
     };
     ctx.check_passed(&format!(
