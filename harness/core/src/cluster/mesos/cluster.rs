@@ -143,12 +143,21 @@ impl MesosCluster {
         agent.start().await
     }
 
-    /// SIGKILLs the `mesos-agent` process in agent container `i` (not the container).
+    /// SIGKILLs the `mesos-agent` process in agent container `i` (not the container). Fails
+    /// when `mesos-agent` is the container's PID 1 ([`AgentMode`] without a restart loop),
+    /// which ignores a SIGKILL sent from inside: kill the container then.
     pub async fn kill_agent_process(&self, i: usize) -> Result<()> {
-        let out = self.agents[i].sh("pkill -9 -x mesos-agent").await?;
+        let out = self.agents[i]
+            .sh(concat!(
+                "pids=$(pgrep -x mesos-agent) || { echo 'no mesos-agent process'; exit 1; }; ",
+                "case \" $(echo $pids) \" in *' 1 '*) echo 'mesos-agent is PID 1, which ",
+                "ignores a SIGKILL from inside the container: kill the container instead'; ",
+                "exit 2;; esac; kill -9 $pids",
+            ))
+            .await?;
         if out.code != 0 {
             return Err(Error::infra(format!(
-                "no mesos-agent process to kill in agent{}: {}",
+                "cannot kill the mesos-agent process in agent{}: {}",
                 i + 1,
                 out.summary()
             )));
