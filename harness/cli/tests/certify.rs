@@ -333,6 +333,15 @@ fn certify_a_kept_kubernetes_cluster_then_fail_it_with_its_scheduler_stopped() {
         "certify::kubernetes::scheduling::pod_is_scheduled",
         "expected pod bind-me to be bound",
     );
+    // The spread check (its topology spread constraint is certify's own, so the suite twin's
+    // control does not run it) fails on the same broken cluster.
+    certify_fails(
+        &["--kubeconfig", &kubeconfig],
+        reports.path(),
+        "deployment_spreads_over_two_nodes",
+        "certify::kubernetes::scheduling::deployment_spreads_over_two_nodes",
+        "expected 4 web replicas Running on at least 2 nodes",
+    );
     assert_eq!(
         kubectl(&["get", "namespaces", "-o", "name"]),
         namespaces_before
