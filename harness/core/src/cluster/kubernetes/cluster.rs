@@ -397,7 +397,10 @@ impl KubeCluster {
         for i in 1..=config.nodes {
             let plan = plan::node(&images, at, i, config.kube_proxy);
             let cert = ca.client(&format!("system:node:{}", plan.name), Some("system:nodes"))?;
-            let mut files = vec![ca_file.clone(), file("/pki/kubelet.yaml", kubelet_config())];
+            let mut files = vec![
+                ca_file.clone(),
+                file("/pki/kubelet.yaml", &kubelet_config(timings)),
+            ];
             files.extend(cert_files(&plan.name, &cert));
             files.push(kubeconfig_file(&plan.name, &server));
             if config.kube_proxy {

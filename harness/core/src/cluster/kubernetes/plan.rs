@@ -350,8 +350,26 @@ ip route replace {POD_SUBNET_PREFIX}.{n}.0/24 via {OVERLAY_PREFIX}.{n} dev vxlan
 }
 
 /// The KubeletConfiguration every node gets (see `shared/KUBERNETES.md` §3.4).
-pub fn kubelet_config() -> &'static str {
-    "apiVersion: kubelet.config.k8s.io/v1beta1
+///
+/// With shortened node-monitor `timings`, the node lease is shortened with them. The kubelet
+/// renews its lease every quarter of `nodeLeaseDurationSeconds` (40 s by default, so every
+/// 10 s), and the node lifecycle controller marks a node whose lease is older than the grace
+/// period Unknown and taints it `unreachable`: with a 10 s grace period a healthy idle node
+/// flapped twice in 80 s (seen from `ordeal up`, which left certify's spread check one
+/// schedulable node). The lease is set to 4/5 of the grace period, which renews it 5 times per
+/// grace period: the kubelet's own ratio at the 50 s default (40 s lease, 10 s renewals).
+/// At the components' defaults (`None`) the kubelet keeps its own.
+pub fn kubelet_config(timings: Option<KubeTimings>) -> String {
+    use std::fmt::Write as _;
+    let mut config = KUBELET_CONFIG.to_owned();
+    if let Some(t) = timings {
+        let lease = (t.node_monitor_grace_period.as_secs() * 4 / 5).max(1);
+        let _ = writeln!(config, "nodeLeaseDurationSeconds: {lease}");
+    }
+    config
+}
+
+const KUBELET_CONFIG: &str = "apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 failCgroupV1: false
 cgroupDriver: cgroupfs
@@ -364,8 +382,7 @@ evictionHard: {nodefs.available: \"0%\", nodefs.inodesFree: \"0%\", imagefs.avai
 authentication: {anonymous: {enabled: false}, webhook: {enabled: true}, x509: {clientCAFile: /pki/ca.crt}}
 authorization: {mode: Webhook}
 clusterDomain: cluster.local
-"
-}
+";
 
 /// kube-proxy's configuration on node `node`: iptables mode (this kernel has no IPVS), and
 /// every conntrack value 0, which leaves the kernel's VM-wide settings (`nf_conntrack_max`, the
@@ -523,6 +540,40 @@ mod tests {
         // The workload image was not overridden: it stays ordeal's.
         assert!(images.workload.starts_with("ordeal/workload:"));
         assert_eq!(images.references().len(), 7);
+    }
+
+    #[test]
+    fn the_node_lease_renews_five_times_per_shortened_grace_period_and_is_left_at_defaults() {
+        let lease = |t: Option<KubeTimings>| {
+            kubelet_config(t)
+                .lines()
+                .find_map(|l| l.strip_prefix("nodeLeaseDurationSeconds: "))
+                .map(|v| v.parse::<u64>().unwrap())
+        };
+        assert_eq!(
+            lease(None),
+            None,
+            "the kubelet's own 40 s at component defaults"
+        );
+        assert_eq!(
+            lease(Some(KubeTimings::FAST)),
+            Some(8),
+            "renewed every 2 s, grace 10 s"
+        );
+        let chaos = KubeTimings {
+            node_monitor_grace_period: Duration::from_secs(30),
+            ..KubeTimings::FAST
+        };
+        assert_eq!(lease(Some(chaos)), Some(24));
+        assert_eq!(
+            lease(Some(KubeTimings::DEFAULTS)),
+            Some(40),
+            "the kubelet's ratio"
+        );
+        assert!(
+            kubelet_config(Some(KubeTimings::FAST))
+                .ends_with("cluster.local\nnodeLeaseDurationSeconds: 8\n")
+        );
     }
 
     #[test]
