@@ -34,6 +34,8 @@ pub struct MesosCluster {
     /// Cluster addresses of the agents, in order (each agent's `hostname` as the master
     /// reports it).
     pub agent_ips: Vec<Ipv4Addr>,
+    /// How the agent containers run `mesos-agent`.
+    pub agent_mode: AgentMode,
 }
 
 /// Agent resources, as `MESOS_RESOURCES` takes them.
@@ -143,21 +145,21 @@ impl MesosCluster {
         agent.start().await
     }
 
-    /// SIGKILLs the `mesos-agent` process in agent container `i` (not the container). Fails
-    /// when `mesos-agent` is the container's PID 1 ([`AgentMode`] without a restart loop),
-    /// which ignores a SIGKILL sent from inside: kill the container then.
+    /// SIGKILLs the `mesos-agent` process in agent container `i` (not the container). Refuses
+    /// with [`AgentMode::Plain`], where `mesos-agent` is the container's PID 1 and ignores a
+    /// SIGKILL sent from inside: kill the container then.
     pub async fn kill_agent_process(&self, i: usize) -> Result<()> {
-        let out = self.agents[i]
-            .sh(concat!(
-                "pids=$(pgrep -x mesos-agent) || { echo 'no mesos-agent process'; exit 1; }; ",
-                "case \" $(echo $pids) \" in *' 1 '*) echo 'mesos-agent is PID 1, which ",
-                "ignores a SIGKILL from inside the container: kill the container instead'; ",
-                "exit 2;; esac; kill -9 $pids",
-            ))
-            .await?;
+        if self.agent_mode == AgentMode::Plain {
+            return Err(Error::infra(format!(
+                "cannot kill the mesos-agent process in agent{}: it is the container's PID 1, \
+                 which ignores a SIGKILL from inside the container (kill the container instead)",
+                i + 1
+            )));
+        }
+        let out = self.agents[i].sh("pkill -9 -x mesos-agent").await?;
         if out.code != 0 {
             return Err(Error::infra(format!(
-                "cannot kill the mesos-agent process in agent{}: {}",
+                "no mesos-agent process to kill in agent{}: {}",
                 i + 1,
                 out.summary()
             )));
@@ -338,6 +340,7 @@ impl MesosCluster {
             network: net.name.clone(),
             master_ips,
             agent_ips,
+            agent_mode: mode,
         };
         let want = n_agents;
         eventually(
